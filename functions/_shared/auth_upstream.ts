@@ -1,0 +1,117 @@
+/**
+ * Calls to Supabase Auth through supabase-js, one client per request, with a guarded `fetch`:
+ * a time budget, redirects never followed (a 307/308 would re-send the password), and a record of
+ * what upstream answered so failures map to the contract's statuses rather than to supabase-js's
+ * error classes.
+ *
+ * @module
+ */
+import { createClient, type SupabaseClient } from '@supabase/supabase-js'
+import type { Config } from './config.ts'
+import { ApiError, type DescriptionKey } from './errors.ts'
+
+/** What the guarded fetch saw of the last upstream exchange. */
+export interface UpstreamOutcome {
+  /** How the exchange ended. */
+  kind: 'none' | 'response' | 'timeout' | 'network' | 'redirect'
+  /** Upstream status, when a response arrived. */
+  status?: number
+  /** Upstream `Retry-After`, when sent with a 429 or 503. */
+  retryAfter?: string
+}
+
+/** A per-request supabase-js client and the record of its upstream exchange. */
+export interface UpstreamClient {
+  /** The client: no storage, no auto-refresh, so it leaves no timers behind. */
+  client: SupabaseClient
+  /** Filled in by the guarded fetch. */
+  outcome: UpstreamOutcome
+}
+
+/** Options of {@linkcode createUpstreamClient}. */
+export interface UpstreamClientOptions {
+  /** Bearer token to send instead of the anon key (logout sends the caller's token). */
+  accessToken?: string
+}
+
+/**
+ * Creates a supabase-js client for one request.
+ *
+ * @param config the configuration (`SUPABASE_URL`, anon key, timeout)
+ * @param options the caller's access token, when the call acts for them
+ * @returns the client and its outcome record
+ * @throws {ConfigError} never: `anonKey` is required at start-up by the functions that call this
+ */
+export function createUpstreamClient(
+  config: Config,
+  options: UpstreamClientOptions = {},
+): UpstreamClient {
+  const outcome: UpstreamOutcome = { kind: 'none' }
+  const guardedFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const signal = AbortSignal.timeout(config.upstreamTimeoutMs)
+    let response: Response
+    try {
+      response = await fetch(input, { ...init, redirect: 'manual', signal })
+    } catch (error) {
+      outcome.kind = signal.aborted ? 'timeout' : 'network'
+      throw error
+    }
+    outcome.status = response.status
+    outcome.retryAfter = response.headers.get('Retry-After') ?? undefined
+    if (response.status >= 300 && response.status < 400) {
+      outcome.kind = 'redirect'
+      await response.body?.cancel()
+      throw new TypeError('upstream redirect refused')
+    }
+    outcome.kind = 'response'
+    return response
+  }
+  const headers: Record<string, string> = {}
+  if (options.accessToken) headers['Authorization'] = `Bearer ${options.accessToken}`
+  const client = createClient(config.supabaseUrl.href, config.anonKey ?? '', {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    global: { fetch: guardedFetch, headers },
+  })
+  return { client, outcome }
+}
+
+/**
+ * Maps a failed upstream exchange to the contract's answer: credential rejections become one
+ * uniform 400 (`rejection`), transport failures 502/504, rate limits 429, refresh races 409.
+ *
+ * @param outcome what the guarded fetch recorded
+ * @param rejection the fixed description for a rejected grant
+ * @param cause the supabase-js error, kept for logs only
+ * @returns the error to throw
+ */
+export function upstreamFailure(
+  outcome: UpstreamOutcome,
+  rejection: DescriptionKey,
+  cause?: unknown,
+): ApiError {
+  switch (outcome.kind) {
+    case 'timeout':
+      return new ApiError(504, 'auth_upstream_timeout', 'upstreamTimeout', { cause })
+    case 'network':
+    case 'redirect':
+    case 'none':
+      return new ApiError(502, 'auth_upstream_unavailable', 'upstreamUnavailable', { cause })
+  }
+  const status = outcome.status ?? 502
+  if (status === 429) {
+    return new ApiError(429, 'rate_limited', 'upstreamRateLimited', {
+      retryAfter: retryAfterSeconds(outcome.retryAfter, 60),
+    })
+  }
+  if (status === 409) {
+    return new ApiError(409, 'conflict', 'upstreamConflict', { retryAfter: 1 })
+  }
+  if (status >= 400 && status < 500) return new ApiError(400, 'invalid_grant', rejection)
+  return new ApiError(502, 'auth_upstream_unavailable', 'upstreamUnavailable', { cause })
+}
+
+/** Upstream `Retry-After` in whole seconds, bounded, or the fallback. */
+function retryAfterSeconds(value: string | undefined, fallback: number): number {
+  const seconds = Number(value)
+  return Number.isInteger(seconds) && seconds >= 0 && seconds <= 3600 ? seconds : fallback
+}

@@ -1,0 +1,37 @@
+/**
+ * Tells a database that cannot be reached from a query that failed: the first is a 503 (retry
+ * later, fail closed), the second a bug.
+ *
+ * @module
+ */
+
+/** postgres.js connection error codes and SQLSTATE classes meaning "the server is not there". */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+])
+
+/**
+ * Whether `error` means PostgreSQL is unreachable or shutting down.
+ *
+ * @param error what a query threw
+ * @returns true for connection failures, false for query errors
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true
+  // Deno surfaces a refused socket as a ConnectionRefused error without a code.
+  return error instanceof Deno.errors.ConnectionRefused ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.TimedOut
+}

@@ -1,0 +1,183 @@
+/**
+ * The one error type of edge-auth and the fixed list of texts it may carry.
+ *
+ * Every failure a function reports is an {@linkcode ApiError}; `app_factory.ts` renders it in the
+ * single JSON shape of the contract. Descriptions come from {@linkcode DESCRIPTIONS} only, so no
+ * token, claim, password or upstream message can ever be interpolated into a response.
+ *
+ * @module
+ */
+
+/** The realm of every `WWW-Authenticate` challenge: a constant, never derived from the request. */
+export const REALM = 'edge-auth'
+
+/** Every `error_description` a response may carry, keyed by a stable name. */
+export const DESCRIPTIONS = {
+  missingCredentials: 'Authentication required',
+  malformedHeader: 'Malformed Authorization header',
+  headerTooLarge: 'Authorization header too large',
+  tokenInQuery: 'Access tokens are not accepted in the query string or body',
+  multipleMethods: 'More than one authentication method used',
+  malformedToken: 'token malformed',
+  badSignature: 'token signature invalid',
+  tokenExpired: 'token expired',
+  tokenNotYetValid: 'token not yet valid',
+  badClaims: 'token claims invalid',
+  unknownKey: 'token signed by an unknown key',
+  sessionRevoked: 'session revoked',
+  roleNotAllowed: 'role not allowed',
+  anonymousNotAllowed: 'anonymous users not allowed',
+  mfaRequired: 'mfa required',
+  keysUnavailable: 'Signing keys unavailable, retry later',
+  sessionStoreUnavailable: 'Session store unavailable, retry later',
+  databaseUnavailable: 'Database unavailable, retry later',
+  invalidGrant: 'Invalid login credentials',
+  invalidRefreshToken: 'Invalid refresh token',
+  invalidJson: 'Request body is not valid JSON',
+  bodyNotObject: 'Request body must be a JSON object',
+  missingField: 'A required field is missing',
+  fieldType: 'A field has the wrong type',
+  fieldLength: 'A field is too long or empty',
+  unknownField: 'The body contains an unsupported field',
+  invalidScope: 'scope must be one of global, local, others',
+  invalidParameter: 'A query parameter is invalid',
+  credentialsInQuery: 'Credentials are not accepted in the query string',
+  unsupportedMediaType: 'Content-Type must be application/json',
+  payloadTooLarge: 'Request body too large',
+  methodNotAllowed: 'Method not allowed',
+  notFound: 'Not found',
+  originNotAllowed: 'Origin not allowed',
+  upstreamUnavailable: 'Auth server unavailable',
+  upstreamTimeout: 'Auth server timed out',
+  upstreamRateLimited: 'Too many requests, retry later',
+  upstreamConflict: 'Concurrent refresh in progress, retry shortly',
+  misconfigured: 'Server misconfigured',
+  internal: 'Internal server error',
+} as const
+
+/** A key of {@linkcode DESCRIPTIONS}. */
+export type DescriptionKey = keyof typeof DESCRIPTIONS
+
+/** The `error` codes responses use (RFC 6750 / RFC 6749 where one applies). */
+export type ErrorCode =
+  | 'unauthorized'
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'invalid_grant'
+  | 'temporarily_unavailable'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'method_not_allowed'
+  | 'not_found'
+  | 'origin_not_allowed'
+  | 'auth_upstream_unavailable'
+  | 'auth_upstream_timeout'
+  | 'rate_limited'
+  | 'conflict'
+  | 'server_misconfigured'
+  | 'server_error'
+
+/**
+ * How the response challenges the client: no `WWW-Authenticate`, a bare bearer challenge (no
+ * credentials, RFC 6750 §3), or a challenge naming the error (RFC 6750 §3.1).
+ */
+export type Challenge = 'none' | 'bearer' | 'bearer-error'
+
+/** Options of {@linkcode ApiError}. */
+export interface ApiErrorOptions {
+  /** Which `WWW-Authenticate` header to send; `none` by default. */
+  challenge?: Challenge
+  /** Seconds for `Retry-After` (503, 429). */
+  retryAfter?: number
+  /** Methods for `Allow` (405). */
+  allow?: readonly string[]
+  /** The underlying failure, for logs only: never rendered. */
+  cause?: unknown
+  /** The request field at fault: one of our own schema's names, never taken from input. */
+  field?: string
+}
+
+/**
+ * A failure with its HTTP status, `error` code and fixed description.
+ *
+ * @example
+ * ```ts
+ * throw new ApiError(401, 'invalid_token', 'tokenExpired', { challenge: 'bearer-error' })
+ * ```
+ */
+export class ApiError extends Error {
+  /** HTTP status. */
+  readonly status: number
+  /** The `error` member of the body. */
+  readonly code: ErrorCode
+  /** Key of the fixed `error_description`. */
+  readonly descriptionKey: DescriptionKey
+  /** `WWW-Authenticate` behaviour. */
+  readonly challenge: Challenge
+  /** `Retry-After` seconds, if any. */
+  readonly retryAfter: number | undefined
+  /** `Allow` methods, if any. */
+  readonly allow: readonly string[] | undefined
+  /** The schema field at fault, if any. */
+  readonly field: string | undefined
+
+  /**
+   * @param status HTTP status
+   * @param code the `error` member
+   * @param descriptionKey which fixed text becomes `error_description`
+   * @param options challenge, Retry-After, Allow and the logged cause
+   */
+  constructor(
+    status: number,
+    code: ErrorCode,
+    descriptionKey: DescriptionKey,
+    options: ApiErrorOptions = {},
+  ) {
+    super(`${code}: ${DESCRIPTIONS[descriptionKey]}`, { cause: options.cause })
+    this.name = 'ApiError'
+    this.status = status
+    this.code = code
+    this.descriptionKey = descriptionKey
+    this.challenge = options.challenge ?? 'none'
+    this.retryAfter = options.retryAfter
+    this.allow = options.allow
+    this.field = options.field
+  }
+
+  /** The `error_description`: the fixed text, prefixed by the schema field name when one is set. */
+  get description(): string {
+    const text = DESCRIPTIONS[this.descriptionKey]
+    return this.field ? `${this.field}: ${text}` : text
+  }
+}
+
+/** 401 without an error code: the request carried no usable credentials (RFC 6750 §3). */
+export function noCredentials(): ApiError {
+  return new ApiError(401, 'unauthorized', 'missingCredentials', { challenge: 'bearer' })
+}
+
+/** 400 `invalid_request` about how credentials were sent (RFC 6750 §3.1). */
+export function badCredentialRequest(key: DescriptionKey): ApiError {
+  return new ApiError(400, 'invalid_request', key, { challenge: 'bearer-error' })
+}
+
+/** 401 `invalid_token` (RFC 6750 §3.1). */
+export function invalidToken(key: DescriptionKey, cause?: unknown): ApiError {
+  return new ApiError(401, 'invalid_token', key, { challenge: 'bearer-error', cause })
+}
+
+/** 403 `insufficient_scope` (RFC 6750 §3.1). */
+export function insufficientScope(key: DescriptionKey): ApiError {
+  return new ApiError(403, 'insufficient_scope', key, { challenge: 'bearer-error' })
+}
+
+/** 503 with `Retry-After`: a dependency is down; never an authentication failure. */
+export function unavailable(key: DescriptionKey, retryAfter = 5, cause?: unknown): ApiError {
+  return new ApiError(503, 'temporarily_unavailable', key, { retryAfter, cause })
+}
+
+/** 400 `invalid_request` about the request body or parameters (no challenge). */
+export function invalidRequest(key: DescriptionKey, field?: string): ApiError {
+  return new ApiError(400, 'invalid_request', key, { field })
+}

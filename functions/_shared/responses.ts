@@ -1,0 +1,56 @@
+/**
+ * Response building: the JSON error body, the headers every response carries, and the
+ * rendering of {@linkcode ApiError}.
+ *
+ * @module
+ */
+import { ApiError, REALM } from './errors.ts'
+
+/** Headers on every response, success or error (CONTRACT §4). */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+})
+
+/**
+ * Builds a JSON response with the security headers.
+ *
+ * @param status HTTP status
+ * @param body value serialised as the body
+ * @param headers extra headers
+ * @returns the response
+ */
+export function jsonResponse(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { ...SECURITY_HEADERS, 'Content-Type': 'application/json', ...headers },
+  })
+}
+
+/**
+ * Renders an {@linkcode ApiError} in the contract's one shape:
+ * `{"error":"<code>","error_description":"<fixed text>"}` plus `WWW-Authenticate`,
+ * `Retry-After` and `Allow` where they apply.
+ *
+ * @param error the failure to render
+ * @returns the response
+ */
+export function errorResponse(error: ApiError): Response {
+  const headers: Record<string, string> = {}
+  if (error.challenge === 'bearer') headers['WWW-Authenticate'] = `Bearer realm="${REALM}"`
+  if (error.challenge === 'bearer-error') {
+    headers['WWW-Authenticate'] =
+      `Bearer realm="${REALM}", error="${error.code}", error_description="${error.description}"`
+  }
+  if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter)
+  if (error.allow) headers['Allow'] = error.allow.join(', ')
+  return jsonResponse(
+    error.status,
+    { error: error.code, error_description: error.description },
+    headers,
+  )
+}

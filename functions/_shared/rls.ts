@@ -1,0 +1,36 @@
+/**
+ * Queries run as the caller, the way PostgREST runs them: inside a transaction that switches to
+ * the `authenticated` role and publishes the verified claims as `request.jwt.claims`, so
+ * row-level security policies (`auth.uid()`) decide what the caller may see and change.
+ *
+ * @module
+ */
+import type postgres from 'postgres'
+import { isDatabaseUnavailable } from './database_errors.ts'
+import { unavailable } from './errors.ts'
+
+/**
+ * Runs `work` in a transaction as `authenticated` with the caller's claims.
+ *
+ * @param sql the shared client (`database(config)`)
+ * @param claims the verified token's claims, exactly as signed
+ * @param work the queries to run
+ * @returns what `work` returns
+ * @throws {ApiError} 503 when PostgreSQL cannot be reached
+ */
+export async function asAuthenticatedUser<T>(
+  sql: postgres.Sql,
+  claims: Readonly<Record<string, unknown>>,
+  work: (tx: postgres.TransactionSql) => Promise<T>,
+): Promise<T> {
+  try {
+    return await sql.begin(async (tx) => {
+      await tx`select set_config('role', 'authenticated', true),
+                      set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`
+      return await work(tx)
+    }) as T
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw unavailable('databaseUnavailable', 5, error)
+    throw error
+  }
+}
