@@ -1,0 +1,97 @@
+import type { Hono } from 'hono'
+import type postgres from 'postgres'
+import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
+import type { Auth } from '../_shared/auth.ts'
+import { createUpstreamClient, upstreamFailure } from '../_shared/auth_upstream.ts'
+import type { Config } from '../_shared/config.ts'
+import { isDatabaseUnavailable } from '../_shared/database_errors.ts'
+import { ApiError, invalidRequest, unavailable } from '../_shared/errors.ts'
+import { type AuthEnv, requireUser } from '../_shared/require_user.ts'
+
+/** The scopes of Supabase Auth's logout; `global` is the default, as in supabase-js. */
+const SCOPES = ['global', 'local', 'others'] as const
+type Scope = typeof SCOPES[number]
+
+/** What logout needs besides the configuration. */
+export interface LogoutDeps {
+  /** The instance's authentication services. */
+  auth: Auth
+  /** The database client, for ending the sessions of an expired token. */
+  sql: () => postgres.Sql
+}
+
+/**
+ * `POST /logout[?scope=global|local|others]` with a bearer: ends the session(s) on the auth
+ * server, forgets the caller's session on this instance at once, answers 204. Idempotent: a
+ * session already ended, or an expired token, still gets 204.
+ */
+export function createLogoutApp(config: Config, deps: LogoutDeps): Hono<AuthEnv> {
+  const app = createFunctionApp<AuthEnv>('logout', {
+    corsOrigins: config.corsOrigins,
+    methods: ['POST'],
+  })
+  app.post(
+    '/',
+    (c, next) => {
+      readScope(new URL(c.req.url).searchParams)
+      return next()
+    },
+    // An expired token is still authenticated by its signature, issuer and audience: logging out
+    // must work after expiry too (RFC 7009 §2.2), and only the signed ids are used.
+    requireUser(deps.auth, { session: 'token', allowExpired: true }),
+    async (c) => {
+      const scope = readScope(new URL(c.req.url).searchParams)
+      const { user, session, token } = c.var.auth
+      if (session.expires_at * 1000 > Date.now()) {
+        await endOnAuthServer(config, token, scope)
+      } else {
+        await endInDatabase(deps.sql(), user.id, session.id, scope)
+      }
+      deps.auth.forgetSession(session.id)
+      return c.body(null, 204)
+    },
+  )
+  app.all('/', methodNotAllowed(['POST']))
+  return app
+}
+
+/** The scope parameter: absent means `global`; anything else but one allowed value is a 400. */
+function readScope(query: URLSearchParams): Scope {
+  for (const name of query.keys()) {
+    if (name !== 'scope') throw invalidRequest('invalidParameter')
+  }
+  const values = query.getAll('scope')
+  if (values.length === 0) return 'global'
+  const scope = values[0] as Scope
+  if (values.length > 1 || !SCOPES.includes(scope)) throw invalidRequest('invalidScope')
+  return scope
+}
+
+async function endOnAuthServer(config: Config, token: string, scope: Scope): Promise<void> {
+  const { client, outcome } = createUpstreamClient(config)
+  const { error } = await client.auth.admin.signOut(token, scope)
+  if (!error) return
+  // 401/403/404: the auth server no longer knows this session (already logged out): the goal of
+  // the request is met, which is what makes a second logout a 204.
+  if (outcome.kind === 'response' && [401, 403, 404].includes(outcome.status ?? 0)) return
+  const failure = upstreamFailure(outcome, 'upstreamUnavailable', error)
+  // Any other 4xx is not the caller's fault (we verified their token): report the upstream.
+  if (failure.status === 400) {
+    throw new ApiError(502, 'auth_upstream_unavailable', 'upstreamUnavailable', { cause: error })
+  }
+  throw failure
+}
+
+async function endInDatabase(
+  sql: postgres.Sql,
+  userId: string,
+  sessionId: string,
+  scope: Scope,
+): Promise<void> {
+  try {
+    await sql`select public.auth_end_sessions(${userId}::uuid, ${sessionId}::uuid, ${scope})`
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw unavailable('sessionStoreUnavailable', 5, error)
+    throw error
+  }
+}

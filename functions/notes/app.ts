@@ -1,0 +1,122 @@
+import type { Hono } from 'hono'
+import type postgres from 'postgres'
+import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
+import type { Auth } from '../_shared/auth.ts'
+import type { Config } from '../_shared/config.ts'
+import { ApiError, invalidRequest } from '../_shared/errors.ts'
+import { readJsonBody } from '../_shared/json_body.ts'
+import { type AuthEnv, requireUser } from '../_shared/require_user.ts'
+import { jsonResponse } from '../_shared/responses.ts'
+import { asAuthenticatedUser } from '../_shared/rls.ts'
+import { decodeCursor, encodeCursor } from './cursor.ts'
+
+const DEFAULT_PAGE = 20
+const MAX_PAGE = 100
+const MAX_NOTE_LENGTH = 4000
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** What notes needs besides the configuration. */
+export interface NotesDeps {
+  /** The instance's authentication services. */
+  auth: Auth
+  /** The database client. */
+  sql: () => postgres.Sql
+}
+
+interface NoteRow {
+  id: string
+  body: string
+  created_at: Date
+}
+
+/**
+ * `GET /notes[?limit=&cursor=]`, `POST /notes {body}`, `DELETE /notes/:id`: the caller's notes.
+ * Ownership is enforced by row-level security in PostgreSQL; the queries name no user.
+ */
+export function createNotesApp(config: Config, deps: NotesDeps): Hono<AuthEnv> {
+  const app = createFunctionApp<AuthEnv>('notes', {
+    corsOrigins: config.corsOrigins,
+    methods: ['GET', 'POST', 'DELETE'],
+  })
+  // Notes change data, so a signed-out session is refused at once, not at token expiry.
+  const authenticated = requireUser(deps.auth, { session: 'check' })
+
+  app.get('/', authenticated, async (c) => {
+    const query = new URL(c.req.url).searchParams
+    const limit = readLimit(query)
+    const cursor = readCursor(query)
+    const rows = await asAuthenticatedUser(deps.sql(), c.var.auth.claims, (tx) =>
+      tx<NoteRow[]>`
+        select id, body, created_at from public.notes
+        where ${
+        cursor
+          ? tx`(created_at, id) < (${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)`
+          : tx`true`
+      }
+        order by created_at desc, id desc
+        limit ${limit + 1}`)
+    const page = rows.slice(0, limit)
+    const last = page.at(-1)
+    return jsonResponse(200, {
+      notes: page.map(toNote),
+      next_cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
+    })
+  })
+
+  app.post('/', authenticated, async (c) => {
+    const { body } = await readJsonBody(c.req.raw, {
+      maxBytes: 16 * 1024,
+      fields: { body: { required: true, maxLength: MAX_NOTE_LENGTH } },
+    })
+    const [row] = await asAuthenticatedUser(
+      deps.sql(),
+      c.var.auth.claims,
+      (tx) =>
+        tx<
+          NoteRow[]
+        >`insert into public.notes (body) values (${body!}) returning id, body, created_at`,
+    )
+    return jsonResponse(201, toNote(row!))
+  })
+
+  app.delete('/:id', authenticated, async (c) => {
+    const id = c.req.param('id')
+    if (!UUID.test(id)) throw invalidRequest('invalidParameter', 'id')
+    const rows = await asAuthenticatedUser(
+      deps.sql(),
+      c.var.auth.claims,
+      (tx) => tx`delete from public.notes where id = ${id}::uuid returning id`,
+    )
+    // Someone else's note is invisible under RLS, so it is "not found" exactly like a missing one.
+    if (rows.length === 0) throw new ApiError(404, 'not_found', 'notFound')
+    return c.body(null, 204)
+  })
+
+  app.all('/', methodNotAllowed(['GET', 'POST']))
+  app.all('/:id', methodNotAllowed(['DELETE']))
+  return app
+}
+
+function toNote(row: NoteRow) {
+  return { id: row.id, body: row.body, created_at: row.created_at.toISOString() }
+}
+
+function readLimit(query: URLSearchParams): number {
+  const value = query.get('limit')
+  if (value === null) return DEFAULT_PAGE
+  if (!/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > MAX_PAGE) {
+    throw invalidRequest('invalidParameter', 'limit')
+  }
+  return Number(value)
+}
+
+function readCursor(query: URLSearchParams) {
+  for (const name of query.keys()) {
+    if (name !== 'limit' && name !== 'cursor') throw invalidRequest('invalidParameter')
+  }
+  const value = query.get('cursor')
+  if (value === null) return undefined
+  const cursor = decodeCursor(value)
+  if (!cursor) throw invalidRequest('invalidParameter', 'cursor')
+  return cursor
+}

@@ -1,0 +1,358 @@
+// The seed's session lifecycle, end to end through the gateway with the real supabase-js client
+// as the application: log in, store the session, use it, log out, and be denied afterwards.
+import { assert, assertEquals, assertExists } from '@std/assert'
+import { createClient, type Session, type SupabaseClient } from '@supabase/supabase-js'
+import { assertAuthError, assertNoEcho } from '../_helpers/assert_auth.ts'
+import { createTestUser, hasAuthServer, testStack, type TestUser } from '../_helpers/stack.ts'
+
+const ignore = !hasAuthServer
+
+function newClient(): SupabaseClient {
+  const stack = testStack()
+  return createClient(stack.url, stack.anonKey, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+  })
+}
+
+function fn(name: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${testStack().functionsUrl}/${name}`, init)
+}
+
+function bearer(token: string, init: RequestInit = {}): RequestInit {
+  return { ...init, headers: { ...init.headers, Authorization: `Bearer ${token}` } }
+}
+
+function jsonPost(body: unknown, init: RequestInit = {}): RequestInit {
+  return {
+    ...init,
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { ...init.headers, 'Content-Type': 'application/json' },
+  }
+}
+
+async function login(user: TestUser): Promise<Session> {
+  const response = await fn('login', jsonPost({ email: user.email, password: user.password }))
+  assertEquals(response.status, 200, await response.clone().text())
+  return await response.json()
+}
+
+Deno.test({
+  name:
+    'Seed flow: login -> store session -> authenticated requests -> logout -> denied (old access and refresh tokens)',
+  ignore,
+  async fn(t) {
+    const user = await createTestUser()
+    const client = newClient()
+    // The seed's client state: the variable that holds the session.
+    let session: Session | null = (await client.auth.getSession()).data.session
+    const tracker: string[] = [`start: ${session === null ? 'null' : 'session'}`]
+    assertEquals(session, null)
+
+    let issued!: Session
+    await t.step(
+      '1. POST /login returns a session -> 200 with the Supabase session shape',
+      async () => {
+        const response = await fn('login', jsonPost({ email: user.email, password: user.password }))
+        assertEquals(response.status, 200)
+        assertEquals(response.headers.get('Cache-Control'), 'no-store')
+        assertEquals(response.headers.get('Pragma'), 'no-cache')
+        assertEquals(response.headers.get('Content-Type'), 'application/json')
+        assertEquals(response.headers.get('sb-auth-user-id'), null)
+        issued = await response.json()
+        assertEquals(Object.keys(issued).sort(), [
+          'access_token',
+          'expires_at',
+          'expires_in',
+          'refresh_token',
+          'token_type',
+          'user',
+        ])
+        assertEquals(issued.token_type, 'bearer')
+        assertEquals(issued.user.id, user.id)
+        assert(issued.expires_at! > Date.now() / 1000)
+        tracker.push('login: session received')
+      },
+    )
+
+    await t.step('2. the client stores it: auth.setSession() accepts the body', async () => {
+      const { data, error } = await client.auth.setSession({
+        access_token: issued.access_token,
+        refresh_token: issued.refresh_token,
+      })
+      assertEquals(error, null)
+      session = (await client.auth.getSession()).data.session
+      assertExists(session)
+      assertEquals(session.access_token, issued.access_token)
+      assertEquals(data.user?.id, user.id)
+      tracker.push('stored: session')
+    })
+
+    let noteId = ''
+    await t.step(
+      '3. authenticated requests succeed: functions.invoke(me), notes create + list',
+      async () => {
+        const me = await client.functions.invoke('me', { method: 'GET' })
+        assertEquals(me.error, null)
+        assertEquals(me.data.user.id, user.id)
+        assertEquals(me.data.user.email, user.email)
+        assertEquals(me.data.user.role, 'authenticated')
+        assertEquals(
+          me.data.session.id,
+          JSON.parse(
+            atob(session!.access_token.split('.')[1]!.replaceAll('-', '+').replaceAll('_', '/')),
+          ).session_id,
+        )
+        const created = await client.functions.invoke('notes', {
+          method: 'POST',
+          body: { body: 'remember the milk' },
+        })
+        assertEquals(created.error, null)
+        assertEquals(created.data.body, 'remember the milk')
+        noteId = created.data.id
+        const list = await client.functions.invoke('notes', { method: 'GET' })
+        assertEquals(list.error, null)
+        assertEquals(list.data.notes.map((note: { id: string }) => note.id), [noteId])
+        tracker.push('used: me 200, notes 201/200')
+      },
+    )
+
+    await t.step('4. POST /logout -> 204, and the client clears its session', async () => {
+      const response = await fn('logout', bearer(session!.access_token, { method: 'POST' }))
+      assertEquals(response.status, 204)
+      assertEquals(await response.text(), '')
+      await client.auth.signOut({ scope: 'local' })
+      session = (await client.auth.getSession()).data.session
+      assertEquals(session, null)
+      tracker.push('logout: null')
+    })
+
+    await t.step(
+      '5. denied afterwards: no credentials -> 401; old access token -> 401 invalid_token; old refresh token -> 400 invalid_grant',
+      async () => {
+        await assertAuthError(await fn('me'), 'NOCRED', 'missingCredentials')
+        // Other instances learn of the logout through the session check, within its TTL (1 s).
+        await new Promise((resolve) => setTimeout(resolve, 1_100))
+        // The signed-out supabase-js client sends the anon key as its bearer: not a user token.
+        const anonymous = await client.functions.invoke('me', { method: 'GET' })
+        assertEquals((anonymous.error as { context: Response }).context.status, 401)
+        for (const route of ['me', 'notes']) {
+          await assertAuthError(
+            await fn(route, bearer(issued.access_token)),
+            'BADTOKEN',
+            'sessionRevoked',
+            [issued.access_token],
+          )
+        }
+        const refreshed = await fn('refresh', jsonPost({ refresh_token: issued.refresh_token }))
+        await assertNoEcho(refreshed, [issued.refresh_token])
+        assertEquals(refreshed.status, 400)
+        assertEquals(await refreshed.json(), {
+          error: 'invalid_grant',
+          error_description: 'Invalid refresh token',
+        })
+        tracker.push('after logout: denied')
+      },
+    )
+
+    assertEquals(tracker, [
+      'start: null',
+      'login: session received',
+      'stored: session',
+      'used: me 200, notes 201/200',
+      'logout: null',
+      'after logout: denied',
+    ])
+  },
+})
+
+Deno.test({
+  name:
+    'POST /refresh with a valid refresh token -> 200 with a new session whose access token works on me',
+  ignore,
+  async fn() {
+    const user = await createTestUser()
+    const first = await login(user)
+    const response = await fn('refresh', jsonPost({ refresh_token: first.refresh_token }))
+    assertEquals(response.status, 200)
+    assertEquals(response.headers.get('Pragma'), 'no-cache')
+    const second: Session = await response.json()
+    assert(second.access_token !== first.access_token)
+    assert(second.refresh_token !== first.refresh_token)
+    const me = await fn('me', bearer(second.access_token))
+    assertEquals(me.status, 200)
+    assertEquals((await me.json()).user.id, user.id)
+  },
+})
+
+Deno.test({
+  name:
+    'L05 POST /login failures are byte-identical: unknown email, wrong password, banned user -> 400 invalid_grant',
+  ignore,
+  async fn() {
+    const stack = testStack()
+    const user = await createTestUser()
+    const banned = await createTestUser()
+    const ban = await fetch(`${stack.url}/auth/v1/admin/users/${banned.id}`, {
+      method: 'PUT',
+      headers: {
+        apikey: stack.serviceRoleKey,
+        Authorization: `Bearer ${stack.serviceRoleKey}`,
+        'Content-Type': 'application/json',
+      },
+      body: JSON.stringify({ ban_duration: '24h' }),
+    })
+    assertEquals(ban.status, 200, await ban.text())
+    const attempts = [
+      { email: `nobody-${crypto.randomUUID()}@example.com`, password: 'whatever-password' },
+      { email: user.email, password: 'wrong-password' },
+      { email: banned.email, password: banned.password },
+    ]
+    const answers: string[] = []
+    for (const attempt of attempts) {
+      const response = await fn('login', jsonPost(attempt))
+      await assertNoEcho(response, [attempt.email, attempt.password])
+      const headers = [...response.headers].filter(([name]) => name !== 'date').map((
+        [name, value],
+      ) => `${name}: ${value}`)
+      answers.push(`${response.status}\n${headers.join('\n')}\n${await response.text()}`)
+    }
+    assertEquals(answers[0], answers[1])
+    assertEquals(answers[1], answers[2])
+    assert(answers[0]!.startsWith('400\n'))
+    assert(
+      answers[0]!.endsWith(
+        '{"error":"invalid_grant","error_description":"Invalid login credentials"}',
+      ),
+    )
+  },
+})
+
+Deno.test({
+  name:
+    'Notes are private: another user cannot list or delete them (DELETE -> 404, existence not revealed)',
+  ignore,
+  async fn() {
+    const alice = await login(await createTestUser())
+    const bob = await login(await createTestUser())
+    const created = await fn('notes', jsonPost({ body: 'alice only' }, bearer(alice.access_token)))
+    assertEquals(created.status, 201)
+    const note = await created.json()
+    const bobList = await fn('notes', bearer(bob.access_token))
+    assertEquals(bobList.status, 200)
+    assertEquals((await bobList.json()).notes, [])
+    const stolen = await fn(`notes/${note.id}`, bearer(bob.access_token, { method: 'DELETE' }))
+    const missing = await fn(
+      `notes/${crypto.randomUUID()}`,
+      bearer(bob.access_token, { method: 'DELETE' }),
+    )
+    assertEquals(stolen.status, 404)
+    assertEquals(missing.status, 404)
+    assertEquals(await stolen.text(), await missing.text())
+    const aliceList = await fn('notes', bearer(alice.access_token))
+    assertEquals((await aliceList.json()).notes.map((n: { id: string }) => n.id), [note.id])
+    const deleted = await fn(`notes/${note.id}`, bearer(alice.access_token, { method: 'DELETE' }))
+    assertEquals(deleted.status, 204)
+    const again = await fn(`notes/${note.id}`, bearer(alice.access_token, { method: 'DELETE' }))
+    assertEquals(again.status, 404)
+  },
+})
+
+Deno.test({
+  name: 'GET /notes paginates with an opaque cursor; bad limit, cursor, id or body -> 400',
+  ignore,
+  async fn() {
+    const session = await login(await createTestUser())
+    for (let i = 0; i < 5; i++) {
+      assertEquals(
+        (await fn('notes', jsonPost({ body: `note ${i}` }, bearer(session.access_token)))).status,
+        201,
+      )
+    }
+    const first = await (await fn('notes?limit=2', bearer(session.access_token))).json()
+    assertEquals(first.notes.map((n: { body: string }) => n.body), ['note 4', 'note 3'])
+    assertExists(first.next_cursor)
+    const second =
+      await (await fn(`notes?limit=2&cursor=${first.next_cursor}`, bearer(session.access_token)))
+        .json()
+    assertEquals(second.notes.map((n: { body: string }) => n.body), ['note 2', 'note 1'])
+    const third =
+      await (await fn(`notes?limit=2&cursor=${second.next_cursor}`, bearer(session.access_token)))
+        .json()
+    assertEquals(third.notes.map((n: { body: string }) => n.body), ['note 0'])
+    assertEquals(third.next_cursor, null)
+    for (
+      const path of [
+        'notes?limit=0',
+        'notes?limit=101',
+        'notes?limit=abc',
+        'notes?cursor=!!',
+        'notes?other=1',
+        'notes/not-a-uuid',
+      ]
+    ) {
+      const response = await fn(
+        path,
+        bearer(session.access_token, { method: path.startsWith('notes/') ? 'DELETE' : 'GET' }),
+      )
+      assertEquals(response.status, 400, path)
+      assertEquals((await response.json()).error, 'invalid_request')
+    }
+    for (
+      const body of [{}, { body: '' }, { body: 1 }, { body: 'x'.repeat(4001) }, {
+        body: 'ok',
+        user_id: crypto.randomUUID(),
+      }]
+    ) {
+      const response = await fn('notes', jsonPost(body, bearer(session.access_token)))
+      assertEquals(response.status, 400, JSON.stringify(body).slice(0, 40))
+    }
+  },
+})
+
+Deno.test({
+  name:
+    'POST /logout scopes: local ends only the caller, others all but the caller, global all of the user',
+  ignore,
+  async fn() {
+    const user = await createTestUser()
+    const live = async (s: Session) => (await fn('me', bearer(s.access_token))).status
+    const [a, b, c] = [await login(user), await login(user), await login(user)]
+    assertEquals(
+      (await fn('logout?scope=local', bearer(a.access_token, { method: 'POST' }))).status,
+      204,
+    )
+    assertEquals([await live(a), await live(b), await live(c)], [401, 200, 200])
+    assertEquals(
+      (await fn('logout?scope=others', bearer(b.access_token, { method: 'POST' }))).status,
+      204,
+    )
+    await new Promise((resolve) => setTimeout(resolve, testStack().jwtExp > 0 ? 1_100 : 0)) // session cache TTL
+    assertEquals([await live(b), await live(c)], [200, 401])
+    const d = await login(user)
+    assertEquals((await fn('logout', bearer(b.access_token, { method: 'POST' }))).status, 204)
+    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    assertEquals([await live(b), await live(d)], [401, 401])
+  },
+})
+
+Deno.test({
+  name:
+    'O02/O03/O04 POST /logout twice -> 204 both times; bad scope -> 400; GET -> 405 Allow: POST; no bearer -> 401',
+  ignore,
+  async fn() {
+    const session = await login(await createTestUser())
+    assertEquals((await fn('logout', bearer(session.access_token, { method: 'POST' }))).status, 204)
+    assertEquals((await fn('logout', bearer(session.access_token, { method: 'POST' }))).status, 204)
+    for (const query of ['scope=evil', 'scope=GLOBAL', 'scope=local&scope=global', 'scope=']) {
+      const response = await fn(`logout?${query}`, bearer(session.access_token, { method: 'POST' }))
+      assertEquals(response.status, 400, query)
+      assertEquals((await response.json()).error, 'invalid_request')
+    }
+    const get = await fn('logout', bearer(session.access_token))
+    assertEquals(get.status, 405)
+    assertEquals(get.headers.get('Allow'), 'POST')
+    await get.body?.cancel()
+    await assertAuthError(await fn('logout', { method: 'POST' }), 'NOCRED', 'missingCredentials')
+  },
+})
