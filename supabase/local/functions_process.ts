@@ -1,0 +1,175 @@
+/**
+ * Supervisor side of the functions host: runs `functions_host.ts` as a child Deno process with
+ * only the environment a deployed Edge Function would see, on a free internal port.
+ *
+ * @module
+ */
+import { join } from 'node:path'
+import { freePort, waitForHttp } from './ports.ts'
+import { type ChildOutput, type ManagedChild, spawnManaged } from './processes.ts'
+
+/** Options for {@linkcode FunctionsHost}. */
+export interface FunctionsHostOptions {
+  repoRoot: string
+  /** The variables the functions get (see {@linkcode functionsEnvironment}). */
+  env: Record<string, string>
+  output: ChildOutput
+  log: (message: string) => void
+}
+
+/** What the functions read, as the Supabase platform injects it. */
+export interface FunctionsEnvironmentOptions {
+  gatewayPort: number
+  pgPort: number
+  anonKey: string
+  serviceRoleKey: string
+  /** Further variables for the functions (override everything else). */
+  extra?: Record<string, string>
+}
+
+/**
+ * Variables the Deno runtime itself needs to find its cache and registries; they are not part of
+ * the functions' configuration.
+ */
+const runtimeVariables = [
+  'HOME',
+  'PATH',
+  'TMPDIR',
+  'TZ',
+  'LANG',
+  'NO_COLOR',
+  'DENO_DIR',
+  'DENO_CERT',
+  'SSL_CERT_FILE',
+  'NPM_CONFIG_REGISTRY',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+]
+
+/**
+ * The functions' environment: the four variables Supabase injects, plus every `EDGE_AUTH_*`,
+ * `SUPABASE_JWT*` and `SUPABASE_JWKS*` variable of the starting environment (the functions'
+ * config module reads them), plus `extra`.
+ *
+ * @param options ports, API keys and extra variables
+ * @returns the variables
+ */
+export function functionsEnvironment(options: FunctionsEnvironmentOptions): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [name, value] of Object.entries(Deno.env.toObject())) {
+    if (/^(EDGE_AUTH_|SUPABASE_JWT|SUPABASE_JWKS)/.test(name)) env[name] = value
+  }
+  return {
+    ...env,
+    SUPABASE_URL: `http://127.0.0.1:${options.gatewayPort}`,
+    SUPABASE_ANON_KEY: options.anonKey,
+    SUPABASE_SERVICE_ROLE_KEY: options.serviceRoleKey,
+    SUPABASE_DB_URL: `postgres://postgres:postgres@127.0.0.1:${options.pgPort}/postgres`,
+    ...options.extra,
+  }
+}
+
+/** The functions host child process. */
+export class FunctionsHost {
+  readonly #options: FunctionsHostOptions
+  #child: ManagedChild | null = null
+  #port = 0
+  #stopping = false
+
+  /**
+   * @param options repository root, environment, output and logger
+   */
+  constructor(options: FunctionsHostOptions) {
+    this.#options = options
+  }
+
+  /** Base URL while running, else null. */
+  get url(): string | null {
+    return this.#child?.running ? `http://127.0.0.1:${this.#port}` : null
+  }
+
+  /** The child's pid while running. */
+  get pid(): number | null {
+    return this.#child?.running ? this.#child.pid : null
+  }
+
+  /**
+   * Replaces the functions' environment for the next start.
+   *
+   * @param env the variables
+   */
+  setEnv(env: Record<string, string>): void {
+    this.#options.env = env
+  }
+
+  /**
+   * Spawns the host and waits until every function is imported.
+   *
+   * @throws Error when the host does not become ready
+   */
+  async start(): Promise<void> {
+    if (this.#child?.running) return
+    const { repoRoot } = this.#options
+    this.#port = freePort()
+    this.#stopping = false
+    const runtime: Record<string, string> = { DENO_NO_UPDATE_CHECK: '1' }
+    for (const name of runtimeVariables) {
+      const value = Deno.env.get(name)
+      if (value !== undefined) runtime[name] = value
+    }
+    const child = spawnManaged(
+      Deno.execPath(),
+      [
+        'run',
+        '--allow-all',
+        // The functions resolve bare specifiers through the project's import map.
+        '--config',
+        join(repoRoot, 'deno.json'),
+        join(repoRoot, 'supabase', 'local', 'functions_host.ts'),
+        `--port=${this.#port}`,
+        `--functions-dir=${join(repoRoot, 'functions')}`,
+      ],
+      {
+        env: { ...runtime, ...this.#options.env },
+        clearEnv: true,
+        cwd: repoRoot,
+        output: this.#options.output,
+        pipeStdin: true,
+      },
+    )
+    this.#child = child
+    child.exited.then((status) => {
+      if (!this.#stopping && this.#child === child) {
+        this.#options.log(`functions host exited unexpectedly (code ${status.code})`)
+      }
+    })
+    try {
+      await waitForHttp(`http://127.0.0.1:${this.#port}/_host/health`, {
+        // The first start may download npm packages for the functions.
+        timeoutMs: 120_000,
+        alive: () => child.running,
+        name: 'The functions host',
+      })
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+  }
+
+  /** SIGTERM, SIGKILL after 5 s. */
+  async stop(): Promise<void> {
+    this.#stopping = true
+    await this.#child?.stop(5_000)
+    this.#child = null
+  }
+
+  /** Stops and starts the host (imports every function afresh). */
+  async restart(): Promise<void> {
+    await this.stop()
+    await this.start()
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * The local API gateway, shaped like Supabase's: one origin on 127.0.0.1 with `/auth/v1/*` to the
+ * auth server (API key required, except the public JWKS), `/functions/v1/<name>/*` to the
+ * functions host, and a token-guarded test-control API under `/_stack/`.
+ *
+ * @module
+ */
+import { errorResponse, jsonResponse, timingSafeEqual } from './responses.ts'
+
+/** The test-control hook of the gateway. */
+export interface GatewayControl {
+  /** Random per start; expected in the `x-stack-control` header. */
+  token: string
+  /**
+   * Runs an action. Returns the JSON body of the answer, or `undefined` for an unknown action.
+   * Throws {@linkcode ControlInputError} for a bad request body.
+   */
+  run(action: string, body: unknown): Promise<unknown>
+}
+
+/** A test-control request the gateway answers with 400. */
+export class ControlInputError extends Error {
+  /**
+   * @param message what is wrong with the request
+   */
+  constructor(message: string) {
+    super(message)
+    this.name = 'ControlInputError'
+  }
+}
+
+/** Options for {@linkcode startGateway}. */
+export interface GatewayOptions {
+  /** 0 picks a free port. */
+  port: number
+  /** Base URL of the auth server, or null while it does not run. */
+  authUpstream: () => string | null
+  /** Base URL of the functions host, or null while it does not run. */
+  functionsUpstream: () => string | null
+  /** The API keys accepted in `apikey` (anon and service_role). */
+  apiKeys: () => string[]
+  control?: GatewayControl
+  log: (message: string) => void
+}
+
+/** A running gateway. */
+export interface Gateway {
+  readonly port: number
+  shutdown(): Promise<void>
+}
+
+/** Request headers that describe one hop only (RFC 9110 §7.6.1), never forwarded. */
+const hopByHop = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+])
+
+/**
+ * Client-supplied claims about the client's address or the original request. Upstreams use them
+ * for rate limits, audit logs and session IPs, so the gateway replaces them with what it saw.
+ */
+const forwardingHeaders = new Set([
+  'forwarded',
+  'x-forwarded-for',
+  'x-real-ip',
+  'sb-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-client-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+])
+
+const jwksPath = '/.well-known/jwks.json'
+
+/**
+ * Starts the gateway on 127.0.0.1.
+ *
+ * @param options port, upstreams, API keys and the control hook
+ * @returns the running gateway
+ */
+export function startGateway(options: GatewayOptions): Gateway {
+  let gatewayHost = ''
+  const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve(
+    { hostname: '127.0.0.1', port: options.port, onListen: () => {} },
+    (request, info) => route(request, info.remoteAddr.hostname, options, gatewayHost),
+  )
+  const port = server.addr.port
+  gatewayHost = `127.0.0.1:${port}`
+  return {
+    port,
+    async shutdown() {
+      await server.shutdown()
+    },
+  }
+}
+
+/**
+ * The headers to send upstream: hop-by-hop headers, `Host` and every client-supplied forwarding
+ * header dropped; `X-Forwarded-For` and `X-Real-IP` set to the socket peer.
+ *
+ * @param incoming the client's headers
+ * @param peer the socket peer address
+ * @param gatewayHost the gateway's own `host:port`
+ * @returns new headers
+ */
+export function upstreamRequestHeaders(
+  incoming: Headers,
+  peer: string,
+  gatewayHost: string,
+): Headers {
+  const headers = withoutHopByHop(incoming)
+  headers.delete('host')
+  for (const name of forwardingHeaders) headers.delete(name)
+  headers.set('X-Forwarded-For', peer)
+  headers.set('X-Real-IP', peer)
+  headers.set('X-Forwarded-Host', gatewayHost)
+  headers.set('X-Forwarded-Proto', 'http')
+  return headers
+}
+
+function withoutHopByHop(incoming: Headers): Headers {
+  const headers = new Headers(incoming)
+  // Connection may name further per-hop headers.
+  for (const name of (incoming.get('connection') ?? '').split(',')) {
+    if (name.trim()) headers.delete(name.trim())
+  }
+  for (const name of hopByHop) headers.delete(name)
+  return headers
+}
+
+async function route(
+  request: Request,
+  peer: string,
+  options: GatewayOptions,
+  gatewayHost: string,
+): Promise<Response> {
+  const url = new URL(request.url)
+  const path = url.pathname
+  if (path.startsWith('/_stack/') && options.control) {
+    return await control(request, path.slice('/_stack/'.length), options.control, options.log)
+  }
+  if (path === '/auth/v1' || path.startsWith('/auth/v1/')) {
+    const rest = path.slice('/auth/v1'.length) || '/'
+    const isPublic = (request.method === 'GET' || request.method === 'HEAD') && rest === jwksPath
+    // CORS preflights never carry credentials; the auth server answers them itself.
+    if (!isPublic && request.method !== 'OPTIONS') {
+      const apiKey = request.headers.get('apikey') ?? url.searchParams.get('apikey')
+      if (!apiKey) return errorResponse(401, 'invalid_api_key', 'No API key found in request')
+      if (!options.apiKeys().some((key) => timingSafeEqual(key, apiKey))) {
+        return errorResponse(401, 'invalid_api_key', 'Invalid API key')
+      }
+    }
+    const upstream = options.authUpstream()
+    if (!upstream) {
+      return errorResponse(
+        503,
+        'auth_server_unavailable',
+        'The auth server is not running on this local stack',
+        { 'Retry-After': '1' },
+      )
+    }
+    return await proxy(request, `${upstream}${rest}${url.search}`, peer, gatewayHost)
+  }
+  if (path.startsWith('/functions/v1/') && path.length > '/functions/v1/'.length) {
+    const upstream = options.functionsUpstream()
+    if (!upstream) {
+      return errorResponse(503, 'functions_unavailable', 'The functions host is not running', {
+        'Retry-After': '1',
+      })
+    }
+    return await proxy(request, `${upstream}${path}${url.search}`, peer, gatewayHost)
+  }
+  if (path === '/rest/v1' || path.startsWith('/rest/v1/')) {
+    return errorResponse(501, 'not_implemented', 'PostgREST is not part of the local stack')
+  }
+  return errorResponse(404, 'not_found', 'No route matches this path')
+}
+
+/** Streams the request to `target` and the answer back, without following redirects. */
+async function proxy(
+  request: Request,
+  target: string,
+  peer: string,
+  gatewayHost: string,
+): Promise<Response> {
+  let upstream: Response
+  try {
+    upstream = await fetch(target, {
+      method: request.method,
+      headers: upstreamRequestHeaders(request.headers, peer, gatewayHost),
+      body: request.method === 'GET' || request.method === 'HEAD' ? null : request.body,
+      redirect: 'manual',
+      // No request.signal: a client that goes away cancels the streamed bodies, which closes
+      // the upstream request as well.
+    })
+  } catch {
+    return errorResponse(502, 'bad_gateway', 'The upstream service did not answer')
+  }
+  const nullBody = [101, 204, 205, 304].includes(upstream.status) || request.method === 'HEAD'
+  return new Response(nullBody ? null : upstream.body, {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers: withoutHopByHop(upstream.headers),
+  })
+}
+
+async function control(
+  request: Request,
+  action: string,
+  hook: GatewayControl,
+  log: (message: string) => void,
+): Promise<Response> {
+  const token = request.headers.get('x-stack-control')
+  // Without the token the control API does not exist: same answer as any unknown path.
+  if (request.method !== 'POST' || !token || !timingSafeEqual(token, hook.token)) {
+    return errorResponse(404, 'not_found', 'No route matches this path')
+  }
+  let body: unknown = null
+  const text = await request.text()
+  if (text.trim()) {
+    try {
+      body = JSON.parse(text)
+    } catch {
+      return errorResponse(400, 'invalid_request', 'The body must be JSON')
+    }
+  }
+  try {
+    const result = await hook.run(action, body)
+    if (result === undefined) return errorResponse(404, 'not_found', 'No route matches this path')
+    return jsonResponse(200, result)
+  } catch (err) {
+    if (err instanceof ControlInputError) {
+      return errorResponse(400, 'invalid_request', err.message)
+    }
+    log(`control action ${action} failed: ${(err as Error).message}`)
+    return errorResponse(500, 'control_failed', (err as Error).message)
+  }
+}

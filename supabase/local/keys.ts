@@ -1,0 +1,287 @@
+/**
+ * Signing keys and secrets of the local stack, kept under `<stateDir>/keys/` (mode 0700, files
+ * 0600): the ES256 key set given to the auth server (`GOTRUE_JWT_KEYS`), the JWT secret it still
+ * requires, the anon and service_role API keys (JWTs signed with the stack's key, like the
+ * Supabase CLI does with signing keys) and the auth server's database password. Generated on first
+ * start, reused afterwards; rotation phases rewrite the key set.
+ *
+ * @module
+ */
+import { decodeProtectedHeader, importJWK, SignJWT } from 'jose'
+import { join } from 'node:path'
+
+/** A private ES256 JWK in the shape the auth server accepts. */
+export interface PrivateJwk {
+  kty: 'EC'
+  crv: 'P-256'
+  x: string
+  y: string
+  d: string
+  kid: string
+  alg: 'ES256'
+  use: 'sig'
+  key_ops: ('sign' | 'verify')[]
+  ext: true
+}
+
+/** Everything the stack needs from the keys directory. */
+export interface KeyMaterial {
+  /** The key set, exactly one of which has `sign` in `key_ops`. */
+  jwtKeys: PrivateJwk[]
+  jwtSecret: string
+  anonKey: string
+  serviceRoleKey: string
+  authDbPassword: string
+  /** Path of the current signing key alone (a private JWK), for tests that mint tokens. */
+  signingKeyPath: string
+}
+
+/** A step of a key rotation, as driven by the test-control API. */
+export type KeyPhase = 'standby' | 'rotate' | 'revoke'
+
+/** The key ids after a rotation phase. */
+export interface KeyPhaseResult {
+  phase: KeyPhase
+  signingKid: string
+  /** Every kid the auth server publishes (the signing key included). */
+  kids: string[]
+  /** A published, verify-only key waiting to become the signer. */
+  standbyKid: string | null
+  /** Former signing keys still published for verification. */
+  retiredKids: string[]
+  /** Keys removed by this phase. */
+  revokedKids: string[]
+  /** True when the anon and service_role keys were signed again (their key was revoked). */
+  apiKeysReissued: boolean
+}
+
+/** The `iss` of the anon and service_role keys, as in the Supabase CLI's demo keys. */
+const apiKeyIssuer = 'supabase-demo'
+const tenYearsSeconds = 10 * 365 * 24 * 3600
+
+const files = {
+  jwtKeys: 'jwt_keys.json',
+  roles: 'key_roles.json',
+  signingKey: 'signing_key.json',
+  jwtSecret: 'jwt_secret.txt',
+  anon: 'anon.jwt',
+  serviceRole: 'service_role.jwt',
+  authDbPassword: 'auth_db_password.txt',
+}
+
+interface KeyRoles {
+  standby: string | null
+}
+
+/**
+ * Loads the key material from `dir`, generating whatever is missing. The API keys are signed
+ * again when the key that signed them has left the key set.
+ *
+ * @param dir the keys directory
+ * @returns the key material
+ */
+export async function ensureKeys(dir: string): Promise<KeyMaterial> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 })
+  await Deno.chmod(dir, 0o700)
+  let jwtKeys = await readJson<PrivateJwk[]>(join(dir, files.jwtKeys))
+  if (!jwtKeys) {
+    jwtKeys = [await generateEs256Jwk(['sign', 'verify'])]
+    await writeSecret(join(dir, files.jwtKeys), JSON.stringify(jwtKeys))
+  }
+  const signer = signingKeyOf(jwtKeys)
+  await writeSecret(join(dir, files.signingKey), JSON.stringify(signer))
+  const jwtSecret = await readOrCreate(join(dir, files.jwtSecret), () => randomHex(48))
+  const authDbPassword = await readOrCreate(join(dir, files.authDbPassword), () => randomHex(24))
+
+  const kids = new Set(jwtKeys.map((key) => key.kid))
+  let anonKey = await readText(join(dir, files.anon))
+  let serviceRoleKey = await readText(join(dir, files.serviceRole))
+  if (
+    !anonKey || !serviceRoleKey || !kids.has(kidOf(anonKey)) || !kids.has(kidOf(serviceRoleKey))
+  ) {
+    anonKey = await signApiKey(signer, 'anon')
+    serviceRoleKey = await signApiKey(signer, 'service_role')
+    await writeSecret(join(dir, files.anon), anonKey)
+    await writeSecret(join(dir, files.serviceRole), serviceRoleKey)
+  }
+  return {
+    jwtKeys,
+    jwtSecret,
+    anonKey,
+    serviceRoleKey,
+    authDbPassword,
+    signingKeyPath: join(dir, files.signingKey),
+  }
+}
+
+/**
+ * Applies one rotation phase to the persisted key set. `standby` publishes a new verify-only key
+ * while the current one still signs; `rotate` makes the standby key (created if missing) the
+ * signer and keeps the old one verify-only; `revoke` removes the former signers. The caller
+ * restarts the auth server with the result.
+ *
+ * @param dir the keys directory
+ * @param phase the phase
+ * @returns the new key material and the kids
+ */
+export async function applyKeyPhase(
+  dir: string,
+  phase: KeyPhase,
+): Promise<{ material: KeyMaterial; result: KeyPhaseResult }> {
+  const before = await ensureKeys(dir)
+  let keys = before.jwtKeys
+  const roles = (await readJson<KeyRoles>(join(dir, files.roles))) ?? { standby: null }
+  let revokedKids: string[] = []
+  const standbyExists = roles.standby !== null && keys.some((key) => key.kid === roles.standby)
+  if (phase === 'standby' || phase === 'rotate') {
+    if (!standbyExists) {
+      const fresh = await generateEs256Jwk(['verify'])
+      keys = [...keys, fresh]
+      roles.standby = fresh.kid
+    }
+  }
+  if (phase === 'rotate') {
+    keys = keys.map((key) => ({
+      ...key,
+      key_ops: key.kid === roles.standby ? ['sign', 'verify'] : ['verify'],
+    }))
+    roles.standby = null
+  }
+  if (phase === 'revoke') {
+    const signer = signingKeyOf(keys)
+    const removed = keys.filter((key) => key.kid !== signer.kid && key.kid !== roles.standby)
+    revokedKids = removed.map((key) => key.kid)
+    keys = keys.filter((key) => !revokedKids.includes(key.kid))
+  }
+  await writeSecret(join(dir, files.jwtKeys), JSON.stringify(keys))
+  await writeSecret(join(dir, files.roles), JSON.stringify(roles))
+  const material = await ensureKeys(dir)
+  const signingKid = signingKeyOf(keys).kid
+  return {
+    material,
+    result: {
+      phase,
+      signingKid,
+      kids: keys.map((key) => key.kid),
+      standbyKid: roles.standby,
+      retiredKids: keys
+        .filter((key) => key.kid !== signingKid && key.kid !== roles.standby)
+        .map((key) => key.kid),
+      revokedKids,
+      apiKeysReissued: material.anonKey !== before.anonKey,
+    },
+  }
+}
+
+/**
+ * The one key with `sign` in `key_ops` (the auth server refuses zero or several).
+ *
+ * @param keys the key set
+ * @returns the signing key
+ * @throws Error when there is not exactly one
+ */
+export function signingKeyOf(keys: PrivateJwk[]): PrivateJwk {
+  const signers = keys.filter((key) => key.key_ops.includes('sign'))
+  const [signer] = signers
+  if (signers.length !== 1 || !signer) {
+    throw new Error(`The key set must hold exactly one signing key, found ${signers.length}`)
+  }
+  return signer
+}
+
+/**
+ * A fresh ES256 key. WebCrypto exports fixed-length 32-byte coordinates, which the auth server's
+ * JWK validation insists on (hand-rolled big-integer encodings can drop a leading zero byte).
+ *
+ * @param keyOps the key's `key_ops`
+ * @returns the private JWK with a random kid
+ */
+export async function generateEs256Jwk(keyOps: PrivateJwk['key_ops']): Promise<PrivateJwk> {
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'sign',
+    'verify',
+  ])
+  const jwk = await crypto.subtle.exportKey('jwk', pair.privateKey)
+  const { x, y, d } = jwk
+  for (const part of [x, y, d]) {
+    // 32 bytes in unpadded base64url are 43 characters.
+    if (part?.length !== 43) throw new Error('WebCrypto exported an EC coordinate of wrong length')
+  }
+  return {
+    kty: 'EC',
+    crv: 'P-256',
+    x: x!,
+    y: y!,
+    d: d!,
+    kid: crypto.randomUUID(),
+    alg: 'ES256',
+    use: 'sig',
+    key_ops: keyOps,
+    ext: true,
+  }
+}
+
+async function signApiKey(signer: PrivateJwk, role: 'anon' | 'service_role'): Promise<string> {
+  const key = await importJWK(withoutKeyOps(signer), 'ES256')
+  const now = Math.floor(Date.now() / 1000)
+  return await new SignJWT({ role })
+    .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: signer.kid })
+    .setIssuer(apiKeyIssuer)
+    .setIssuedAt(now)
+    .setExpirationTime(now + tenYearsSeconds)
+    .sign(key)
+}
+
+function withoutKeyOps(jwk: PrivateJwk): Omit<PrivateJwk, 'key_ops'> {
+  const { key_ops: _ignored, ...rest } = jwk
+  return rest
+}
+
+function kidOf(token: string): string {
+  try {
+    return decodeProtectedHeader(token).kid ?? ''
+  } catch {
+    return ''
+  }
+}
+
+/**
+ * Random bytes as hex: safe to embed in URLs and SQL literals without escaping.
+ *
+ * @param bytes how many random bytes
+ * @returns twice as many hex digits
+ */
+export function randomHex(bytes: number): string {
+  const raw = crypto.getRandomValues(new Uint8Array(bytes))
+  return Array.from(raw, (byte) => byte.toString(16).padStart(2, '0')).join('')
+}
+
+async function readOrCreate(path: string, create: () => string): Promise<string> {
+  const existing = await readText(path)
+  if (existing) return existing
+  const value = create()
+  await writeSecret(path, value)
+  return value
+}
+
+async function readText(path: string): Promise<string | null> {
+  try {
+    return (await Deno.readTextFile(path)).trim() || null
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null
+    throw err
+  }
+}
+
+async function readJson<T>(path: string): Promise<T | null> {
+  const text = await readText(path)
+  return text ? JSON.parse(text) as T : null
+}
+
+/** Writes through a temporary file and a rename, so a crash never leaves a half-written key. */
+async function writeSecret(path: string, value: string): Promise<void> {
+  const temporary = `${path}.tmp`
+  await Deno.writeTextFile(temporary, value, { mode: 0o600 })
+  await Deno.chmod(temporary, 0o600)
+  await Deno.rename(temporary, path)
+}

@@ -1,0 +1,99 @@
+/**
+ * Port checks for the local stack. Every listener binds 127.0.0.1 only, so that is the address we
+ * probe.
+ *
+ * @module
+ */
+import { delay } from './processes.ts'
+
+/** A port the stack wants to bind, with the variable that overrides it. */
+export interface PortClaim {
+  /** What listens there, for the error message. */
+  name: string
+  port: number
+  /** The environment variable that moves it, if any. */
+  envName?: string
+}
+
+/**
+ * Fails fast, with a message naming the culprit, when any of the ports is taken. The probe binds
+ * without SO_REUSEPORT, so it also fails against a stale auth server (which binds with
+ * SO_REUSEPORT and would otherwise silently share the port with a new one).
+ *
+ * @param claims the ports to check
+ * @throws Error naming the first port in use
+ */
+export function assertPortsFree(claims: PortClaim[]): void {
+  for (const claim of claims) {
+    if (!portFree(claim.port)) {
+      const hint = claim.envName ? `; stop whatever listens there or set ${claim.envName}` : ''
+      throw new Error(
+        `Cannot start the local stack: port ${claim.port} (${claim.name}) on 127.0.0.1 is already in use${hint}`,
+      )
+    }
+  }
+}
+
+/**
+ * Whether a TCP port on 127.0.0.1 can be bound right now.
+ *
+ * @param port the port
+ * @returns true when free
+ */
+export function portFree(port: number): boolean {
+  try {
+    const listener = Deno.listen({ hostname: '127.0.0.1', port })
+    listener.close()
+    return true
+  } catch (err) {
+    if (err instanceof Deno.errors.AddrInUse) return false
+    throw err
+  }
+}
+
+/**
+ * A port that was free a moment ago (the kernel picks it). Another process may take it before we
+ * bind it, which is acceptable for tests.
+ *
+ * @returns the port number
+ */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: '127.0.0.1', port: 0 })
+  const port = (listener.addr as Deno.NetAddr).port
+  listener.close()
+  return port
+}
+
+/** Options for {@linkcode waitForHttp}. */
+export interface WaitForHttpOptions {
+  timeoutMs: number
+  /** Checked between attempts; when it returns false the wait stops early. */
+  alive?: () => boolean
+  /** What we are waiting for, for the error message. */
+  name: string
+}
+
+/**
+ * Polls a URL until it answers 200.
+ *
+ * @param url the URL
+ * @param options timeout, liveness check and a name for errors
+ * @throws Error on timeout or when `alive()` turns false
+ */
+export async function waitForHttp(url: string, options: WaitForHttpOptions): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs
+  while (true) {
+    if (options.alive && !options.alive()) throw new Error(`${options.name} exited during start-up`)
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) })
+      await response.body?.cancel()
+      if (response.status === 200) return
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${options.name} did not become ready within ${options.timeoutMs / 1000}s`)
+    }
+    await delay(100)
+  }
+}

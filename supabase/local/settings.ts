@@ -1,0 +1,71 @@
+/**
+ * The stack's tunables from options and the environment: ports (`EDGE_AUTH_GATEWAY_PORT`,
+ * `EDGE_AUTH_PG_PORT`, `EDGE_AUTH_AUTH_PORT`) and the access-token lifetime (`EDGE_AUTH_JWT_EXP`).
+ * An explicit option wins over the environment, which wins over the default.
+ *
+ * @module
+ */
+import { freePort } from './ports.ts'
+
+/** The ports the stack binds on 127.0.0.1 (the functions host picks its own). */
+export interface StackPorts {
+  gateway: number
+  postgres: number
+  auth: number
+}
+
+/** Port options; 0 asks for a free port. */
+export interface PortOptions {
+  gatewayPort?: number
+  pgPort?: number
+  authPort?: number
+}
+
+/**
+ * Resolves the three ports.
+ *
+ * @param options explicit ports
+ * @returns the ports, 0 replaced by a free one
+ * @throws RangeError for an invalid port
+ */
+export function resolvePorts(options: PortOptions): StackPorts {
+  return {
+    gateway: resolvePort(options.gatewayPort, 'EDGE_AUTH_GATEWAY_PORT', 54321),
+    postgres: resolvePort(options.pgPort, 'EDGE_AUTH_PG_PORT', 54322),
+    auth: resolvePort(options.authPort, 'EDGE_AUTH_AUTH_PORT', 54329),
+  }
+}
+
+/**
+ * The access-token lifetime in seconds (default 3600, like Supabase).
+ *
+ * @param option an explicit value
+ * @returns the lifetime
+ * @throws RangeError for a value that is not a positive integer
+ */
+export function resolveJwtExp(option?: number): number {
+  const value = option ?? integerFromEnv('EDGE_AUTH_JWT_EXP', 3600)
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`Invalid access-token lifetime ${value}: expected a positive integer`)
+  }
+  return value
+}
+
+function resolvePort(option: number | undefined, envName: string, fallback: number): number {
+  const port = option ?? integerFromEnv(envName, fallback)
+  if (port === 0) return freePort()
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(`Invalid port ${port} (${envName})`)
+  }
+  return port
+}
+
+function integerFromEnv(envName: string, fallback: number): number {
+  const raw = Deno.env.get(envName)
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(`Invalid ${envName}: expected a non-negative integer, got "${raw}"`)
+  }
+  return value
+}

@@ -1,0 +1,101 @@
+/**
+ * The test command: boots an ephemeral local stack (temporary state directory, free ports),
+ * publishes its stack.json through `EDGE_AUTH_TEST_STACK`, runs `deno test --allow-all <args>`
+ * (default `tests/`) as a child, then always stops the stack and exits with the child's code.
+ *
+ * With `EDGE_AUTH_TEST_STACK` already set, the tests run against that stack instead (e.g. the
+ * `.local/stack.json` of `deno task start`). Without an auth server binary the ephemeral stack
+ * starts degraded and the auth-dependent tests are ignored.
+ *
+ * Usage: deno run --allow-all tests/run.ts [deno test arguments]
+ *
+ * @module
+ */
+import { join } from 'node:path'
+import { repoRoot } from '../supabase/local/paths.ts'
+import { tailFile } from '../supabase/local/processes.ts'
+import { type LocalStack, startStack } from '../supabase/local/stack.ts'
+
+async function main(): Promise<number> {
+  const testArgs = Deno.args.length > 0 ? Deno.args : ['tests/']
+  let signalled: Deno.Signal | null = null
+  let child: Deno.ChildProcess | null = null
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    Deno.addSignalListener(signal, () => {
+      signalled = signal
+      // A terminal's Ctrl-C reaches the child by itself; a SIGTERM sent to us alone does not.
+      if (signal === 'SIGTERM') {
+        try {
+          child?.kill('SIGTERM')
+        } catch {
+          // Already exited.
+        }
+      }
+    })
+  }
+
+  const existing = Deno.env.get('EDGE_AUTH_TEST_STACK')
+  if (existing) {
+    console.error(`test stack: using the running stack described by ${existing}`)
+    child = spawnTests(testArgs, existing)
+    return (await child.status).code
+  }
+
+  const stateDir = await Deno.makeTempDir({ prefix: 'edge-auth-test-' })
+  let stack: LocalStack | null = null
+  let code = 1
+  try {
+    stack = await startStack({
+      stateDir,
+      gatewayPort: 0,
+      pgPort: 0,
+      authPort: 0,
+      // CI machines may have no auth binary: run what can run, ignore the rest.
+      requireAuth: false,
+      // Reuse the binary of `deno task start` (or AUTH_SERVER_BIN) instead of reinstalling.
+      authBinDir: join(repoRoot, '.local', 'bin'),
+      demoUser: false,
+      exposeSigningKey: true,
+      fastPostgres: true,
+      functionsOutput: 'file',
+      log: (message) => console.error(`test stack: ${message}`),
+    })
+    const auth = stack.info.authServer
+      ? 'with the auth server'
+      : 'WITHOUT the auth server (auth-dependent tests are ignored)'
+    console.error(
+      `test stack: ready in ${(stack.startMs / 1000).toFixed(1)}s at ${stack.info.url}, ${auth}`,
+    )
+    if (signalled) return 130
+    child = spawnTests(testArgs, stack.paths.stackJson)
+    code = (await child.status).code
+    if (code !== 0) printLogs(stack)
+  } catch (err) {
+    console.error(`test stack: cannot start: ${(err as Error).message}`)
+  } finally {
+    await stack?.stop()
+    await Deno.remove(stateDir, { recursive: true }).catch(() => {})
+  }
+  if (signalled && code === 0) return signalled === 'SIGINT' ? 130 : 143
+  return code
+}
+
+function spawnTests(args: string[], stackJson: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ['test', '--allow-all', ...args],
+    env: { EDGE_AUTH_TEST_STACK: stackJson },
+    stdin: 'inherit',
+    stdout: 'inherit',
+    stderr: 'inherit',
+  }).spawn()
+}
+
+/** The state directory is deleted afterwards, so show the children's last words on failure. */
+function printLogs(stack: LocalStack): void {
+  for (const name of ['functions.log', 'auth.log']) {
+    const tail = tailFile(join(stack.paths.logs, name), 30)
+    if (tail) console.error(`--- test stack: last lines of ${name} ---\n${tail}`)
+  }
+}
+
+if (import.meta.main) Deno.exit(await main())
