@@ -30,15 +30,19 @@ export interface UpstreamClient {
 
 /** Options of {@linkcode createUpstreamClient}. */
 export interface UpstreamClientOptions {
-  /** Bearer token to send instead of the anon key (logout sends the caller's token). */
-  accessToken?: string
+  /**
+   * The caller's address. With a service role key configured it is sent as `Sb-Forwarded-For`
+   * (with that key as `apikey`, which is what makes Supabase honour it), so the auth server's
+   * per-IP limits count the caller rather than this function.
+   */
+  clientAddress?: string
 }
 
 /**
  * Creates a supabase-js client for one request.
  *
  * @param config the configuration (`SUPABASE_URL`, anon key, timeout)
- * @param options the caller's access token, when the call acts for them
+ * @param options the caller's address
  * @returns the client and its outcome record
  * @throws {ConfigError} never: `anonKey` is required at start-up by the functions that call this
  */
@@ -67,8 +71,12 @@ export function createUpstreamClient(
     return response
   }
   const headers: Record<string, string> = {}
-  if (options.accessToken) headers['Authorization'] = `Bearer ${options.accessToken}`
-  const client = createClient(config.supabaseUrl.href, config.anonKey ?? '', {
+  let apiKey = config.anonKey ?? ''
+  if (options.clientAddress && config.serviceRoleKey) {
+    apiKey = config.serviceRoleKey
+    headers['Sb-Forwarded-For'] = options.clientAddress
+  }
+  const client = createClient(config.supabaseUrl.href, apiKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     global: { fetch: guardedFetch, headers },
   })

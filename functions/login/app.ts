@@ -1,6 +1,7 @@
 import type { Hono } from 'hono'
 import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
 import { createUpstreamClient, upstreamFailure } from '../_shared/auth_upstream.ts'
+import { callerAddress } from '../_shared/client_address.ts'
 import type { Config } from '../_shared/config.ts'
 import { readJsonBody } from '../_shared/json_body.ts'
 import { rejectQueryParameters } from '../_shared/query_guard.ts'
@@ -20,7 +21,9 @@ export function createLoginApp(config: Config): Hono {
         password: { required: true, maxLength: 1024 },
       },
     })
-    const { client, outcome } = createUpstreamClient(config)
+    const { client, outcome } = createUpstreamClient(config, {
+      clientAddress: callerAddress(c.req.raw),
+    })
     const { data, error } = await client.auth.signInWithPassword({
       email: body.email!,
       password: body.password!,

@@ -1,6 +1,7 @@
 import type { Hono } from 'hono'
 import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
 import { createUpstreamClient, upstreamFailure } from '../_shared/auth_upstream.ts'
+import { callerAddress } from '../_shared/client_address.ts'
 import type { Config } from '../_shared/config.ts'
 import { readJsonBody } from '../_shared/json_body.ts'
 import { rejectQueryParameters } from '../_shared/query_guard.ts'
@@ -16,7 +17,9 @@ export function createRefreshApp(config: Config): Hono {
       maxBytes: MAX_BODY_BYTES,
       fields: { refresh_token: { required: true, maxLength: 1024 } },
     })
-    const { client, outcome } = createUpstreamClient(config)
+    const { client, outcome } = createUpstreamClient(config, {
+      clientAddress: callerAddress(c.req.raw),
+    })
     // One attempt only: a retry after upstream already rotated the token would trip its
     // refresh-token reuse detection and revoke the whole session.
     const { data, error } = await client.auth.refreshSession({ refresh_token: body.refresh_token! })

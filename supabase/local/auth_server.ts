@@ -229,6 +229,9 @@ export class AuthServer {
       GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED: 'true',
       // As the Supabase CLI: a refresh token may be reused for 10 s (concurrent tabs).
       GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL: '10',
+      // Rate limits key on the caller's address from Sb-Forwarded-For, which the gateway passes on
+      // only for requests made with the secret key (the login and refresh functions), as hosted.
+      GOTRUE_SECURITY_SB_FORWARDED_FOR_ENABLED: 'true',
       GOTRUE_LOG_LEVEL: 'info',
       ...rateLimits,
     }

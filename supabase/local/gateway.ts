@@ -39,6 +39,12 @@ export interface GatewayOptions {
   functionsUpstream: () => string | null
   /** The API keys accepted in `apikey` (anon and service_role). */
   apiKeys: () => string[]
+  /**
+   * The secret (service_role) key: only a request made with it may carry `Sb-Forwarded-For`, as on
+   * hosted Supabase, so server-side code (the login function) can tell the auth server's rate
+   * limiter who the real caller is, while a client can never choose its own address.
+   */
+  secretKey: () => string
   control?: GatewayControl
   log: (message: string) => void
 }
@@ -110,16 +116,20 @@ export function startGateway(options: GatewayOptions): Gateway {
  * @param incoming the client's headers
  * @param peer the socket peer address
  * @param gatewayHost the gateway's own `host:port`
+ * @param keepSbForwardedFor keep `Sb-Forwarded-For` (the request was made with the secret key)
  * @returns new headers
  */
 export function upstreamRequestHeaders(
   incoming: Headers,
   peer: string,
   gatewayHost: string,
+  keepSbForwardedFor = false,
 ): Headers {
   const headers = withoutHopByHop(incoming)
   headers.delete('host')
   for (const name of forwardingHeaders) headers.delete(name)
+  const sbForwardedFor = incoming.get('sb-forwarded-for')
+  if (keepSbForwardedFor && sbForwardedFor) headers.set('Sb-Forwarded-For', sbForwardedFor)
   headers.set('X-Forwarded-For', peer)
   headers.set('X-Real-IP', peer)
   headers.set('X-Forwarded-Host', gatewayHost)
@@ -151,9 +161,9 @@ async function route(
   if (path === '/auth/v1' || path.startsWith('/auth/v1/')) {
     const rest = path.slice('/auth/v1'.length) || '/'
     const isPublic = (request.method === 'GET' || request.method === 'HEAD') && rest === jwksPath
+    const apiKey = request.headers.get('apikey') ?? url.searchParams.get('apikey')
     // CORS preflights never carry credentials; the auth server answers them itself.
     if (!isPublic && request.method !== 'OPTIONS') {
-      const apiKey = request.headers.get('apikey') ?? url.searchParams.get('apikey')
       if (!apiKey) return errorResponse(401, 'invalid_api_key', 'No API key found in request')
       if (!options.apiKeys().some((key) => timingSafeEqual(key, apiKey))) {
         return errorResponse(401, 'invalid_api_key', 'Invalid API key')
@@ -168,7 +178,8 @@ async function route(
         { 'Retry-After': '1' },
       )
     }
-    return await proxy(request, `${upstream}${rest}${url.search}`, peer, gatewayHost)
+    const withSecretKey = apiKey !== null && timingSafeEqual(options.secretKey(), apiKey)
+    return await proxy(request, `${upstream}${rest}${url.search}`, peer, gatewayHost, withSecretKey)
   }
   if (path.startsWith('/functions/v1/') && path.length > '/functions/v1/'.length) {
     const upstream = options.functionsUpstream()
@@ -191,12 +202,13 @@ async function proxy(
   target: string,
   peer: string,
   gatewayHost: string,
+  keepSbForwardedFor = false,
 ): Promise<Response> {
   let upstream: Response
   try {
     upstream = await fetch(target, {
       method: request.method,
-      headers: upstreamRequestHeaders(request.headers, peer, gatewayHost),
+      headers: upstreamRequestHeaders(request.headers, peer, gatewayHost, keepSbForwardedFor),
       body: request.method === 'GET' || request.method === 'HEAD' ? null : request.body,
       redirect: 'manual',
       // No request.signal: a client that goes away cancels the streamed bodies, which closes

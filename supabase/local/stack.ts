@@ -216,6 +216,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
       authUpstream: () => (authServer?.running ? authServer.url : null),
       functionsUpstream: () => functionsHost.url,
       apiKeys: () => [keys.anonKey, keys.serviceRoleKey],
+      secretKey: () => keys.serviceRoleKey,
       control: createControl({
         token: controlToken,
         postgres,

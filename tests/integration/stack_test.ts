@@ -190,7 +190,8 @@ Deno.test('the gateway replaces forged forwarding headers with the socket peer a
     port: 0,
     authUpstream: () => echo.url,
     functionsUpstream: () => echo.url,
-    apiKeys: () => ['test-anon-key'],
+    apiKeys: () => ['test-anon-key', 'test-secret-key'],
+    secretKey: () => 'test-secret-key',
     log: () => {},
   })
   try {
@@ -230,6 +231,21 @@ Deno.test('the gateway replaces forged forwarding headers with the socket peer a
     assertEquals(authSeen.path, '/token', 'the /auth/v1 prefix is stripped')
     assertEquals(authSeen.search, '?grant_type=password')
     assertEquals(authSeen.headers['x-forwarded-for'], '127.0.0.1')
+
+    // Sb-Forwarded-For reaches the auth server only with the secret key, as on hosted Supabase.
+    for (
+      const [apikey, expected] of [['test-anon-key', undefined], [
+        'test-secret-key',
+        '198.51.100.4',
+      ]]
+    ) {
+      const sb = await fetch(`http://127.0.0.1:${gateway.port}/auth/v1/token?grant_type=password`, {
+        method: 'POST',
+        headers: { apikey: apikey!, 'Sb-Forwarded-For': '198.51.100.4' },
+        body: '{}',
+      })
+      assertEquals((await sb.json()).headers['sb-forwarded-for'], expected)
+    }
 
     const redirect = await fetch(`http://127.0.0.1:${gateway.port}/auth/v1/redirect`, {
       headers: { apikey: 'test-anon-key' },
@@ -282,6 +298,7 @@ Deno.test('the gateway answers 503 auth_server_unavailable while the auth server
     authUpstream: () => null,
     functionsUpstream: () => null,
     apiKeys: () => ['test-anon-key'],
+    secretKey: () => 'test-secret-key',
     log: () => {},
   })
   try {
