@@ -71,7 +71,7 @@ export function methodNotAllowed(allow: readonly string[]): Handler {
  */
 export function renderError(name: string, error: unknown): Response {
   if (error instanceof ApiError) {
-    if (error.status >= 500) logFailure(name, error.code, error.cause)
+    if (error.status >= 500) logFailure(name, error.code, error.cause, true)
     return errorResponse(error)
   }
   if (error instanceof ConfigError) {
@@ -82,7 +82,16 @@ export function renderError(name: string, error: unknown): Response {
   return errorResponse(new ApiError(500, 'server_error', 'internal'))
 }
 
-function logFailure(name: string, code: string, cause: unknown): void {
+// During an outage every request fails the same way: one line per function, code and half minute
+// says as much as thousands would (security-cases J01).
+const LOG_INTERVAL_MS = 30_000
+const lastLogged = new Map<string, number>()
+
+function logFailure(name: string, code: string, cause: unknown, throttle = false): void {
+  const key = `${name} ${code}`
+  const now = Date.now()
+  if (throttle && now - (lastLogged.get(key) ?? -Infinity) < LOG_INTERVAL_MS) return
+  lastLogged.set(key, now)
   const kind = cause instanceof Error ? cause.name : typeof cause
   const pgCode = (cause as { code?: unknown } | null)?.code
   console.error(`[${name}] ${code} (${kind}${typeof pgCode === 'string' ? ` ${pgCode}` : ''})`)

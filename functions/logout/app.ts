@@ -38,7 +38,7 @@ export function createLogoutApp(config: Config, deps: LogoutDeps): Hono<AuthEnv>
     },
     // An expired token is still authenticated by its signature, issuer and audience: logging out
     // must work after expiry too (RFC 7009 §2.2), and only the signed ids are used.
-    requireUser(deps.auth, { session: 'token', allowExpired: true }),
+    requireUser(deps.auth, { session: 'token', allowExpired: true, allowAnonymous: true }),
     async (c) => {
       const scope = readScope(new URL(c.req.url).searchParams)
       const { user, session, token } = c.var.auth

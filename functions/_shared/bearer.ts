@@ -1,0 +1,115 @@
+/**
+ * Extraction of the bearer token from a request, in the fixed order of security-cases §1.2, so
+ * every malformed request gets the same answer whatever else is wrong with it.
+ *
+ * Only the `Authorization` header carries a token. A token in the query string or in a form or
+ * JSON body is refused (RFC 6750 §2.2 is optional, §2.3 is discouraged and OAuth 2.1 drops it),
+ * and the same goes for a header token accompanied by one of those.
+ *
+ * @module
+ */
+import type { Context } from 'hono'
+import { badCredentialRequest, invalidToken, noCredentials } from './errors.ts'
+
+/** Longest `Authorization` value accepted; checked before any decoding (security-cases H16). */
+export const MAX_AUTHORIZATION_LENGTH = 8 * 1024
+
+/** Largest body searched for an `access_token` field; larger ones are left to the handler's cap. */
+export const MAX_INSPECTED_BODY = 64 * 1024
+
+// RFC 9110 `token` scheme, then one or more SP (RFC 6750 §2.1 `"Bearer" 1*SP b64token`: `Bearer␠␠t`
+// is accepted, H06). TAB, NBSP and other whitespace do not match and are a malformed header (H07).
+const CREDENTIALS = /^([A-Za-z0-9!#$%&'*+.^_`|~-]+)(?: +(.*))?$/s
+// Compact JWS only: no padding, no `+` or `/`, no JWE (5 segments), no JSON serialization (T08-T12).
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+const WHITESPACE_OR_COMMA = /[\s,]/
+
+/**
+ * Returns the bearer token of a request, or throws the answer the request deserves.
+ *
+ * @param c the Hono context of the request
+ * @returns the token, a syntactically valid compact JWS
+ * @throws {ApiError} 401 `unauthorized` (no credentials or another scheme), 400 `invalid_request`
+ * (malformed header, oversized header, token in the query or body, or in two places), or 401
+ * `invalid_token` (not a compact JWS)
+ */
+export async function extractBearer(c: Context): Promise<string> {
+  const header = c.req.header('Authorization')
+  if (header === undefined) {
+    if (await tokenOutsideHeader(c)) throw badCredentialRequest('tokenInQuery')
+    throw noCredentials()
+  }
+  if (header.length > MAX_AUTHORIZATION_LENGTH) throw badCredentialRequest('headerTooLarge')
+  const match = CREDENTIALS.exec(header)
+  if (!match) throw badCredentialRequest('malformedHeader')
+  if (match[1]!.toLowerCase() !== 'bearer') throw noCredentials()
+  const token = match[2]
+  // Deno merges repeated headers into `Bearer a, Bearer b`; a comma or space also means extra
+  // parameters, which a bearer credential never has (H08).
+  if (!token || WHITESPACE_OR_COMMA.test(token)) throw badCredentialRequest('malformedHeader')
+  if (!isCompactJws(token)) throw invalidToken('malformedToken')
+  if (await tokenOutsideHeader(c)) throw badCredentialRequest('multipleMethods')
+  return token
+}
+
+/**
+ * Tells whether a string has the shape of a compact JWS within the size cap; no decoding.
+ *
+ * @param token the candidate
+ * @returns true for three non-empty base64url segments, at most 8 KiB in all
+ */
+export function isCompactJws(token: string): boolean {
+  return token.length <= MAX_AUTHORIZATION_LENGTH && COMPACT_JWS.test(token)
+}
+
+/** True when `access_token` appears in the query string, a form body or a JSON body. */
+async function tokenOutsideHeader(c: Context): Promise<boolean> {
+  if (c.req.query('access_token') !== undefined) return true
+  const type = c.req.header('Content-Type')?.split(';', 1)[0]?.trim().toLowerCase()
+  const form = type === 'application/x-www-form-urlencoded'
+  const json = type === 'application/json' || type?.endsWith('+json') === true
+  if (!form && !json) return false
+  const text = await readCapped(c.req.raw)
+  if (text === undefined) return false
+  if (form) return new URLSearchParams(text).has('access_token')
+  try {
+    const body: unknown = JSON.parse(text)
+    return typeof body === 'object' && body !== null && Object.hasOwn(body, 'access_token')
+  } catch {
+    // Not JSON: the handler answers that; it cannot carry a token field either way.
+    return false
+  }
+}
+
+/**
+ * Reads a copy of the body, so the handler can still read the original, stopping at
+ * {@linkcode MAX_INSPECTED_BODY}: undefined when there is no body or it is larger.
+ */
+async function readCapped(request: Request): Promise<string | undefined> {
+  if (request.body === null || request.bodyUsed) return undefined
+  const declared = Number(request.headers.get('Content-Length') ?? '0')
+  if (declared > MAX_INSPECTED_BODY) return undefined
+  const reader = request.clone().body!.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > MAX_INSPECTED_BODY) return undefined
+      chunks.push(value)
+    }
+  } catch {
+    return undefined
+  } finally {
+    reader.cancel().catch(() => {})
+  }
+  const bytes = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return new TextDecoder().decode(bytes)
+}

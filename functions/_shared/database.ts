@@ -1,0 +1,55 @@
+/**
+ * The PostgreSQL client of an instance, for the session check and the functions' own queries.
+ *
+ * @module
+ */
+import postgres from 'postgres'
+import { type Config, ConfigError } from './config.ts'
+
+// One client per database URL and instance: each holds a small pool, created on first use so a
+// function that never queries never connects.
+const clients = new Map<string, postgres.Sql>()
+
+/**
+ * Returns the instance's client for `config.dbUrl`, creating it on first use.
+ *
+ * Settings: at most 5 connections (an Edge Function instance serves few requests at once, and
+ * Supabase's pooler limits clients), `prepare: false` (the pooler in transaction mode rejects
+ * prepared statements), a 3 s connect timeout (a down database fails fast: the caller answers
+ * 503), idle connections closed after 20 s, notices not printed.
+ *
+ * @param config the configuration, with `dbUrl` set
+ * @returns the client
+ * @throws {ConfigError} when `SUPABASE_DB_URL` is not set
+ */
+export function database(config: Config): postgres.Sql {
+  const url = config.dbUrl
+  if (url === undefined) throw new ConfigError('SUPABASE_DB_URL', 'is required by this function')
+  let sql = clients.get(url)
+  if (sql === undefined) {
+    sql = postgres(url, {
+      max: 5,
+      prepare: false,
+      connect_timeout: 3,
+      idle_timeout: 20,
+      onnotice: () => {},
+      connection: { application_name: 'edge-auth' },
+    })
+    clients.set(url, sql)
+  }
+  return sql
+}
+
+/**
+ * Closes the instance's client for `config.dbUrl`, if any; the next {@linkcode database} call
+ * creates a new one. For tests and orderly shutdown.
+ *
+ * @param config the configuration whose client to close
+ * @returns when every connection is closed
+ */
+export async function closeDatabase(config: Config): Promise<void> {
+  const sql = config.dbUrl === undefined ? undefined : clients.get(config.dbUrl)
+  if (sql === undefined) return
+  clients.delete(config.dbUrl!)
+  await sql.end({ timeout: 5 })
+}

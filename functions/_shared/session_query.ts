@@ -1,0 +1,25 @@
+/**
+ * The session store of production: `public.auth_session_is_active` in PostgreSQL (migration
+ * `20260101000100_auth_session_check.sql`), a `SECURITY DEFINER` function because `auth.sessions`
+ * has row level security with no policies.
+ *
+ * @module
+ */
+import type { Config } from './config.ts'
+import { database } from './database.ts'
+import type { SessionQuery } from './session_check.ts'
+
+/**
+ * Builds the session query on the instance's database client.
+ *
+ * @param config the configuration; `dbUrl` is needed when the query first runs, not before
+ * @returns the query
+ */
+export function databaseSessionQuery(config: Config): SessionQuery {
+  return async (sessionId, userId) => {
+    const sql = database(config)
+    const rows = await sql`
+      select public.auth_session_is_active(${sessionId}::uuid, ${userId}::uuid) as active`
+    return rows[0]?.active === true
+  }
+}

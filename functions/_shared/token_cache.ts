@@ -1,0 +1,73 @@
+/**
+ * The verified-token cache: a bounded map from the exact token string to what its verification
+ * produced, so a repeated token costs a map lookup and two comparisons instead of a signature check.
+ *
+ * It only ever saves work: a hit is re-checked against `exp` (with the verifier's clock tolerance)
+ * and against the key set, and nothing is ever *refused* because of the token string. Revocation
+ * is keyed on `session_id` elsewhere: one token has many valid spellings (ECDSA `s` → `n − s`,
+ * unused base64url bits; security-cases T07, T08), so a string key can never deny access.
+ *
+ * @module
+ */
+
+/** What the cache keeps for a token. */
+export interface TokenCacheEntry<T> {
+  /** The token's `exp`, in seconds since the epoch. */
+  readonly exp: number
+  /** The `kid` it was verified with; `undefined` for a legacy HS256 token. */
+  readonly kid: string | undefined
+  /** The verification result handed back on a hit. */
+  readonly value: T
+}
+
+/** A bounded least-recently-used map of verified tokens. */
+export interface TokenCache<T> {
+  /** The entry of a token, refreshed as most recently used; undefined on a miss. */
+  get(token: string): TokenCacheEntry<T> | undefined
+  /** Stores an entry, evicting the least recently used one past the size bound. */
+  set(token: string, entry: TokenCacheEntry<T>): void
+  /** Forgets one token. */
+  delete(token: string): void
+  /** Forgets every token verified with one of these kids (they left the key set). */
+  dropKids(kids: ReadonlySet<string>): void
+  /** Number of tokens held. */
+  readonly size: number
+}
+
+/**
+ * Creates a token cache.
+ *
+ * @param capacity the most tokens held (`config.tokenCacheSize`); 0 disables caching
+ * @returns the cache
+ */
+export function createTokenCache<T>(capacity: number): TokenCache<T> {
+  // A Map iterates in insertion order: re-inserting on each hit makes the first key the LRU one.
+  const entries = new Map<string, TokenCacheEntry<T>>()
+  return {
+    get(token) {
+      const entry = entries.get(token)
+      if (entry !== undefined) {
+        entries.delete(token)
+        entries.set(token, entry)
+      }
+      return entry
+    },
+    set(token, entry) {
+      if (capacity === 0) return
+      entries.delete(token)
+      entries.set(token, entry)
+      if (entries.size > capacity) entries.delete(entries.keys().next().value!)
+    },
+    delete(token) {
+      entries.delete(token)
+    },
+    dropKids(kids) {
+      for (const [token, entry] of entries) {
+        if (entry.kid !== undefined && kids.has(entry.kid)) entries.delete(token)
+      }
+    },
+    get size() {
+      return entries.size
+    },
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Token verification: jose's `jwtVerify` with an explicit policy (algorithm allow-list, pinned
+ * `iss` and `aud`, required claims, clock tolerance, maximum age), the checks jose does not do
+ * (a string `kid`, `exp − iat`, UUIDs), and the verified-token cache in front of it.
+ *
+ * @module
+ */
+import { errors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
+import { isCompactJws } from './bearer.ts'
+import type { Config } from './config.ts'
+import { ApiError, invalidToken } from './errors.ts'
+import { type AuthContext, type SupabaseClaims, toAuthContext } from './identity.ts'
+import { verificationFailure } from './jose_errors.ts'
+import type { KeyStore } from './key_store.ts'
+import { createTokenCache } from './token_cache.ts'
+
+/** Options of {@linkcode Verifier.verifyIgnoringExpiry}. */
+export interface IgnoringExpiryOptions {
+  /** How long ago `exp` may be, in seconds (default `config.maxTokenAgeSeconds`). */
+  maxExpiredSeconds?: number
+}
+
+/** Verifies access tokens for one instance. */
+export interface Verifier {
+  /** Verifies a token (cached), returning its identity; throws the {@linkcode ApiError} to answer. */
+  verify(token: string): Promise<AuthContext>
+  /** Like `verify`, but accepts a token whose only fault is a past `exp` (for logout). */
+  verifyIgnoringExpiry(token: string, options?: IgnoringExpiryOptions): Promise<AuthContext>
+}
+
+const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'role', 'session_id']
+// Supabase Auth writes UUIDs in lower case; one spelling keeps session keys unambiguous.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * Creates the verifier of an instance; call it once, as it owns the token cache.
+ *
+ * @param config algorithms, issuer, audience, tolerance, maximum age, cache size, legacy secret
+ * @param keys the instance's key store
+ * @param now clock in milliseconds (default `Date.now`), also handed to jose
+ * @returns the verifier
+ */
+export function createVerifier(
+  config: Config,
+  keys: KeyStore,
+  now: () => number = Date.now,
+): Verifier {
+  const legacySecret = config.legacySecret
+  const tolerance = config.clockToleranceSeconds
+  const options: JWTVerifyOptions = {
+    // HS256 joins the list only with a legacy secret, and getKey() limits it to kid-less tokens.
+    algorithms: legacySecret ? [...config.algorithms, 'HS256'] : [...config.algorithms],
+    issuer: config.issuer,
+    audience: config.audience,
+    requiredClaims: REQUIRED_CLAIMS,
+    clockTolerance: tolerance,
+    // Without maxTokenAge jose never looks at `iat`, so a future `iat` would pass (S12).
+    maxTokenAge: config.maxTokenAgeSeconds,
+  }
+  const cache = createTokenCache<AuthContext>(config.tokenCacheSize)
+  keys.onKidsRemoved((kids) => cache.dropKids(kids))
+
+  const getKey: JWTVerifyGetKey = (header, token) => {
+    // Never a public key as an HMAC secret: the secret is the configured one, and only for tokens
+    // that name no key at all (T02, T24). Every other token must name its key (T19).
+    if (header.kid === undefined && header.alg === 'HS256' && legacySecret !== undefined) {
+      return legacySecret
+    }
+    if (typeof header.kid !== 'string' || header.alg === 'HS256') throw invalidToken('unknownKey')
+    return keys.resolve(header, token)
+  }
+
+  async function verifyFully(token: string, at: number): Promise<[SupabaseClaims, string?]> {
+    if (!isCompactJws(token)) throw invalidToken('malformedToken')
+    let result
+    try {
+      result = await jwtVerify<SupabaseClaims>(token, getKey, {
+        ...options,
+        currentDate: new Date(at),
+      })
+    } catch (error) {
+      throw verificationFailure(error, Math.max(1, Math.ceil(config.jwksCooldownMs / 1000)))
+    }
+    const claims = result.payload
+    if (
+      claims.exp - claims.iat > config.maxTokenAgeSeconds || typeof claims.role !== 'string' ||
+      typeof claims.sub !== 'string' || !UUID.test(claims.sub) ||
+      typeof claims.session_id !== 'string' || !UUID.test(claims.session_id)
+    ) throw invalidToken('badClaims')
+    return [claims, result.protectedHeader.kid]
+  }
+
+  async function verify(token: string): Promise<AuthContext> {
+    const at = now()
+    const hit = cache.get(token)
+    if (hit !== undefined) {
+      // Same rule as jose: expired once exp <= now - tolerance, in whole seconds.
+      if (hit.exp <= Math.floor(at / 1000) - tolerance) {
+        cache.delete(token)
+        throw invalidToken('tokenExpired')
+      }
+      if (hit.kid === undefined || keys.isCurrent(hit.kid)) return hit.value
+      cache.delete(token)
+    }
+    const [claims, kid] = await verifyFully(token, at)
+    const context = toAuthContext(claims, token)
+    cache.set(token, { exp: claims.exp, kid, value: context })
+    return context
+  }
+
+  async function verifyIgnoringExpiry(
+    token: string,
+    { maxExpiredSeconds = config.maxTokenAgeSeconds }: IgnoringExpiryOptions = {},
+  ): Promise<AuthContext> {
+    const at = now()
+    try {
+      const [claims] = await verifyFully(token, at)
+      return toAuthContext(claims, token)
+    } catch (error) {
+      const cause = error instanceof ApiError ? error.cause : undefined
+      // jose checks `exp` after the signature and after iss, aud and the required claims.
+      if (!(cause instanceof errors.JWTExpired) || cause.claim !== 'exp') throw error
+      const exp = (cause.payload as { exp: number }).exp
+      if (Math.floor(at / 1000) - exp > maxExpiredSeconds) throw error
+      // Verify again "just before expiry", so every other rule (iat, nbf, C03) still applies.
+      const [claims] = await verifyFully(token, (exp - 1) * 1000)
+      return toAuthContext(claims, token)
+    }
+  }
+
+  return { verify, verifyIgnoringExpiry }
+}

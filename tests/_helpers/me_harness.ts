@@ -1,0 +1,93 @@
+// The `me` app in process, with injected keys, clock and session store: what the unit tests of
+// the authentication middleware drive through `app.request()`.
+import type { Hono } from 'hono'
+import { createFunctionApp } from '../../functions/_shared/app_factory.ts'
+import { type Auth, createAuth } from '../../functions/_shared/auth.ts'
+import type { Config } from '../../functions/_shared/config.ts'
+import { type AuthEnv, requireUser } from '../../functions/_shared/require_user.ts'
+import type { SessionQuery } from '../../functions/_shared/session_check.ts'
+import { createMeApp } from '../../functions/me/app.ts'
+import { ManualClock, testConfig } from './jwks_server.ts'
+import { jwksOf, type TestKey } from './keys.ts'
+
+/** An app under test and what it was built with. */
+export interface Harness {
+  app: ReturnType<typeof createMeApp>
+  auth: Auth
+  config: Config
+  clock: ManualClock
+  /** `GET /me` with an `Authorization` value (none when undefined) and more request options. */
+  get(authorization?: string, init?: RequestInit, path?: string): Promise<Response>
+  /**
+   * A request to the policy test app ({@linkcode policyApp}), GET by default: `/api` (token
+   * only, GET and POST), `/api/anonymous-ok`, `/api/aal2`, `/api/expired-ok`.
+   */
+  api(authorization?: string, init?: RequestInit, path?: string): Promise<Response>
+}
+
+/**
+ * A Hono app with one route per policy variant, all answering `{ user, session }` like `me`.
+ */
+export function policyApp(auth: Auth, config: Config): Hono<AuthEnv> {
+  const app = createFunctionApp<AuthEnv>('api', {
+    corsOrigins: config.corsOrigins,
+    methods: ['GET', 'POST'],
+  })
+  const identity = (c: { var: AuthEnv['Variables']; json: (body: unknown) => Response }) =>
+    c.json({ user: c.var.auth.user, session: c.var.auth.session })
+  app.get('/', requireUser(auth, { session: 'token' }), identity)
+  // POST also proves the handler can still read a body the middleware inspected.
+  app.post('/', requireUser(auth, { session: 'token' }), async (c) => {
+    const received = await c.req.text()
+    return c.json({ user: c.var.auth.user, session: c.var.auth.session, received })
+  })
+  app.get('/anonymous-ok', requireUser(auth, { session: 'token', allowAnonymous: true }), identity)
+  app.get('/aal2', requireUser(auth, { session: 'check', aal: 'aal2' }), identity)
+  app.get('/expired-ok', requireUser(auth, { session: 'token', allowExpired: true }), identity)
+  return app
+}
+
+function requester(app: { request: Hono['request'] }, fallbackPath: string) {
+  return (authorization?: string, init: RequestInit = {}, path = fallbackPath) => {
+    const headers = new Headers(init.headers)
+    if (authorization !== undefined) headers.set('Authorization', authorization)
+    return Promise.resolve(app.request(path, { ...init, headers }))
+  }
+}
+
+/** Options of {@linkcode meHarness}. */
+export interface HarnessOptions {
+  /** Keys of an inline `SUPABASE_JWKS` (ignored when `SUPABASE_JWKS_URL` is in `vars`). */
+  keys?: TestKey[]
+  /** More configuration variables. */
+  vars?: Record<string, string | undefined>
+  /** Session store (default: every session is live). */
+  sessionQuery?: SessionQuery
+  /** JWKS fetch. */
+  fetch?: typeof fetch
+  clock?: ManualClock
+}
+
+/** Builds the `me` app with its own authentication services. */
+export function meHarness(options: HarnessOptions = {}): Harness {
+  const vars: Record<string, string | undefined> = { ...options.vars }
+  if (options.keys && vars.SUPABASE_JWKS_URL === undefined) {
+    vars.SUPABASE_JWKS = JSON.stringify(jwksOf(...options.keys))
+  }
+  const config = testConfig(vars)
+  const clock = options.clock ?? new ManualClock()
+  const auth = createAuth(config, {
+    fetch: options.fetch,
+    sessionQuery: options.sessionQuery ?? (() => Promise.resolve(true)),
+    now: clock.now,
+  })
+  const app = createMeApp(config, { auth })
+  return {
+    app,
+    auth,
+    config,
+    clock,
+    get: requester(app, '/me'),
+    api: requester(policyApp(auth, config), '/api'),
+  }
+}

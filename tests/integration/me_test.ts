@@ -1,0 +1,387 @@
+// The `me` function and the verification core against the real local stack: the real auth
+// server's tokens and JWKS, real PostgreSQL behind the session check, and key rotation.
+import { assert, assertEquals } from '@std/assert'
+import { decodeJwt, decodeProtectedHeader, importJWK, type JWTPayload, SignJWT } from 'jose'
+import { createAuth } from '../../functions/_shared/auth.ts'
+import { type Config, loadConfig } from '../../functions/_shared/config.ts'
+import { closeDatabase, database } from '../../functions/_shared/database.ts'
+import { ApiError } from '../../functions/_shared/errors.ts'
+import { createSessionChecker } from '../../functions/_shared/session_check.ts'
+import { databaseSessionQuery } from '../../functions/_shared/session_query.ts'
+import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'
+import { countingFetch, ManualClock } from '../_helpers/jwks_server.ts'
+import {
+  createTestUser,
+  hasAuthServer,
+  stackControl,
+  testStack,
+  type TestUser,
+} from '../_helpers/stack.ts'
+
+const ignore = !hasAuthServer
+// The functions' default session cache TTL: the stack starts them without overrides.
+const SESSION_TTL_MS = 1000
+
+interface Tokens {
+  access_token: string
+  refresh_token: string
+}
+
+async function login(user: TestUser): Promise<Tokens> {
+  const stack = testStack()
+  const response = await fetch(`${stack.url}/auth/v1/token?grant_type=password`, {
+    method: 'POST',
+    headers: { apikey: stack.anonKey, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: user.email, password: user.password }),
+  })
+  assertEquals(response.status, 200, await response.clone().text())
+  return await response.json()
+}
+
+function me(token: string): Promise<Response> {
+  return fetch(`${testStack().functionsUrl}/me`, { headers: { Authorization: `Bearer ${token}` } })
+}
+
+function admin(path: string, init: RequestInit): Promise<Response> {
+  const stack = testStack()
+  return fetch(`${stack.url}/auth/v1/admin/${path}`, {
+    ...init,
+    headers: {
+      apikey: stack.serviceRoleKey,
+      Authorization: `Bearer ${stack.serviceRoleKey}`,
+      'Content-Type': 'application/json',
+    },
+  })
+}
+
+/** Polls `GET /me` until it is no longer 200; returns the answer and how long it took. */
+async function untilRefused(token: string, limitMs: number): Promise<[Response, number]> {
+  const started = performance.now()
+  for (;;) {
+    const response = await me(token)
+    assert(response.status < 500, `never a 5xx (got ${response.status})`)
+    if (response.status !== 200 || performance.now() - started > limitMs) {
+      return [response, performance.now() - started]
+    }
+    await response.body?.cancel()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** A token minted with the stack's current signing key: valid claims, with overrides. */
+async function mint(overrides: JWTPayload): Promise<string> {
+  const stack = testStack()
+  const jwk = JSON.parse(await Deno.readTextFile(stack.signingKeyPath!))
+  const key = await importJWK({ ...jwk, key_ops: undefined }, 'ES256')
+  const now = Math.floor(Date.now() / 1000)
+  const claims: JWTPayload = {
+    iss: stack.issuer,
+    aud: 'authenticated',
+    sub: crypto.randomUUID(),
+    session_id: crypto.randomUUID(),
+    role: 'authenticated',
+    is_anonymous: false,
+    aal: 'aal1',
+    iat: now,
+    exp: now + 600,
+    ...overrides,
+  }
+  return await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: jwk.kid, typ: 'JWT' })
+    .sign(key)
+}
+
+/** The in-process configuration of the stack (what the functions get from the environment). */
+function stackConfig(vars: Record<string, string> = {}): Config {
+  const stack = testStack()
+  const env: Record<string, string> = {
+    SUPABASE_URL: stack.url,
+    SUPABASE_DB_URL: stack.dbUrl,
+    SUPABASE_JWKS_URL: stack.jwksUrl,
+    SUPABASE_JWT_ISSUER: stack.issuer,
+    ...vars,
+  }
+  return loadConfig({ get: (name) => env[name] })
+}
+
+Deno.test({
+  name: 'a real login token -> GET /me 200 with the identity and session of that login',
+  ignore,
+  async fn() {
+    const user = await createTestUser({ userMetadata: { name: 'Ada' } })
+    const { access_token } = await login(user)
+    const claims = decodeJwt(access_token)
+    assertEquals((claims.user_metadata as { name?: unknown }).name, 'Ada')
+    const body = await assertMe(await me(access_token), access_token, {
+      sub: user.id,
+      session_id: claims.session_id,
+    })
+    assertEquals(body.user, {
+      id: user.id,
+      email: user.email,
+      role: 'authenticated',
+      aal: 'aal1',
+      is_anonymous: false,
+      app_metadata: claims.app_metadata,
+      user_metadata: claims.user_metadata,
+    } as never)
+    assertEquals(body.session, {
+      id: claims.session_id,
+      issued_at: claims.iat,
+      expires_at: claims.exp,
+    } as never)
+  },
+})
+
+Deno.test({
+  name: 'S01 logout on the auth server -> the same token gets 401 session revoked within the TTL',
+  ignore,
+  async fn(t) {
+    for (const scope of ['global', 'local']) {
+      await t.step(`scope=${scope}, right after a 200 for that token`, async () => {
+        const user = await createTestUser()
+        const { access_token } = await login(user)
+        const claims = decodeJwt(access_token)
+        await assertMe(await me(access_token), access_token, {
+          sub: user.id,
+          session_id: claims.session_id,
+        })
+        const logout = await fetch(`${testStack().url}/auth/v1/logout?scope=${scope}`, {
+          method: 'POST',
+          headers: { apikey: testStack().anonKey, Authorization: `Bearer ${access_token}` },
+        })
+        assertEquals(logout.status, 204)
+        const [response, elapsed] = await untilRefused(access_token, SESSION_TTL_MS + 2000)
+        assert(elapsed <= SESSION_TTL_MS + 1000, `refused after ${Math.round(elapsed)} ms`)
+        await assertAuthError(response, 'BADTOKEN', 'sessionRevoked', [
+          access_token,
+          user.id,
+          String(claims.session_id),
+          user.email,
+        ])
+      })
+    }
+  },
+})
+
+Deno.test({
+  name: 'S03/S04 a deleted or a banned user -> 401 session revoked on the session-checked route',
+  ignore,
+  async fn(t) {
+    await t.step('deleted', async () => {
+      const user = await createTestUser()
+      const { access_token } = await login(user)
+      assertEquals((await me(access_token)).status, 200)
+      assertEquals((await admin(`users/${user.id}`, { method: 'DELETE' })).status, 200)
+      const [response] = await untilRefused(access_token, SESSION_TTL_MS + 2000)
+      await assertAuthError(response, 'BADTOKEN', 'sessionRevoked', [access_token])
+    })
+    await t.step('banned', async () => {
+      const user = await createTestUser()
+      const { access_token } = await login(user)
+      assertEquals((await me(access_token)).status, 200)
+      const ban = await admin(`users/${user.id}`, {
+        method: 'PUT',
+        body: JSON.stringify({ ban_duration: '24h' }),
+      })
+      assertEquals(ban.status, 200, await ban.clone().text())
+      const [response] = await untilRefused(access_token, SESSION_TTL_MS + 2000)
+      await assertAuthError(response, 'BADTOKEN', 'sessionRevoked', [access_token])
+    })
+  },
+})
+
+Deno.test({
+  name:
+    'tokens minted with the stack key: expired, foreign iss, wrong aud -> 401; role anon -> 403',
+  ignore: ignore || !testStack().signingKeyPath,
+  async fn() {
+    const now = Math.floor(Date.now() / 1000)
+    const expired = await mint({ iat: now - 600, exp: now - 60 })
+    await assertAuthError(await me(expired), 'BADTOKEN', 'tokenExpired', [expired])
+    for (const overrides of [{ iss: 'https://evil.example/auth/v1' }, { aud: 'anon' }]) {
+      const token = await mint(overrides)
+      await assertAuthError(await me(token), 'BADTOKEN', 'badClaims', [token])
+    }
+    const anon = await mint({ role: 'anon' })
+    await assertAuthError(await me(anon), 'SCOPE', 'roleNotAllowed', [anon])
+    // A well-formed token for a session that never existed: valid signature, dead session.
+    const ghost = await mint({})
+    await assertAuthError(await me(ghost), 'BADTOKEN', 'sessionRevoked', [ghost])
+  },
+})
+
+Deno.test({
+  name:
+    'session check on real PostgreSQL: live -> true, other user or unknown -> false, deleted -> false',
+  ignore,
+  async fn() {
+    const config = stackConfig()
+    try {
+      const query = databaseSessionQuery(config)
+      const user = await createTestUser()
+      const { access_token } = await login(user)
+      const sessionId = String(decodeJwt(access_token).session_id)
+      assertEquals(await query(sessionId, user.id), true)
+      assertEquals(await query(sessionId, crypto.randomUUID()), false)
+      assertEquals(await query(crypto.randomUUID(), user.id), false)
+      await database(config)`delete from auth.sessions where id = ${sessionId}::uuid`
+      assertEquals(await query(sessionId, user.id), false)
+    } finally {
+      await closeDatabase(config)
+    }
+  },
+})
+
+Deno.test({
+  name:
+    'PostgreSQL stopped -> 503 + Retry-After (fail closed); started again -> 200 without a restart',
+  ignore,
+  async fn() {
+    const config = stackConfig()
+    const user = await createTestUser()
+    const { access_token } = await login(user)
+    const sessionId = String(decodeJwt(access_token).session_id)
+    const sessions = createSessionChecker({
+      query: databaseSessionQuery(config),
+      ttlMs: 0,
+      size: 10,
+    })
+    try {
+      assertEquals((await me(access_token)).status, 200)
+      assertEquals(await sessions.isActive(sessionId, user.id), true)
+      await stackControl('postgres/stop')
+      try {
+        // Let the function's cached "live" answer run out first.
+        await new Promise((resolve) => setTimeout(resolve, SESSION_TTL_MS + 100))
+        const response = await me(access_token)
+        await assertAuthError(response, 'SESSION_DOWN', 'sessionStoreUnavailable', [access_token])
+        const error = await sessions.isActive(sessionId, user.id).catch((e) => e)
+        assert(error instanceof ApiError && error.status === 503)
+      } finally {
+        await stackControl('postgres/start')
+      }
+      let status = 0
+      for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
+        const response = await me(access_token)
+        status = response.status
+        await response.body?.cancel()
+        assert(status === 200 || status === 503, `only 200 or 503 while reconnecting (${status})`)
+        if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+      assertEquals(status, 200)
+      assertEquals(await sessions.isActive(sessionId, user.id), true)
+    } finally {
+      await closeDatabase(config)
+    }
+  },
+})
+
+Deno.test({
+  name:
+    'key rotation on the real auth server (standby -> rotate -> revoke): both keys pass with at most one refetch, then the revoked key fails after a refresh; never a 5xx',
+  ignore,
+  async fn(t) {
+    const user = await createTestUser()
+    const timing = { EDGE_AUTH_JWKS_COOLDOWN_MS: '1000', EDGE_AUTH_JWKS_CACHE_MAX_AGE_MS: '5000' }
+    const config = stackConfig(timing)
+    const clock = new ManualClock()
+    const early = countingFetch()
+    const earlyAuth = createAuth(config, { fetch: early.fetch, now: clock.now })
+    const kidOf = (token: string) => decodeProtectedHeader(token).kid
+
+    const before = (await login(user)).access_token
+    await earlyAuth.verify(before)
+    assertEquals(early.calls, 1)
+
+    await stackControl('auth/keys', { phase: 'standby' })
+    // Instances that start now see the standby key before it signs anything: the in-process one,
+    // and the me function (restarted: what waiting out its cache age would do, in less time).
+    const late = countingFetch()
+    const lateAuth = createAuth(config, { fetch: late.fetch, now: clock.now })
+    await lateAuth.verify(before)
+    await stackControl('functions/restart')
+    assertEquals((await me(before)).status, 200)
+    await stackControl('auth/keys', { phase: 'rotate' })
+    const after = (await login(user)).access_token
+    assert(kidOf(after) !== kidOf(before), 'the new key signs')
+
+    await t.step('standby published first: the new kid passes with no refetch', async () => {
+      await lateAuth.verify(after)
+      await lateAuth.verify(before)
+      assertEquals(late.calls, 1)
+    })
+
+    await t.step(
+      'instance older than the standby key: one refetch after the cooldown',
+      async () => {
+        const inside = await earlyAuth.verify(after).catch((e) => e)
+        assert(inside instanceof ApiError && inside.status === 401, 'inside the cooldown: 401')
+        clock.advance(1000)
+        await earlyAuth.verify(after)
+        await earlyAuth.verify(before)
+        assertEquals(early.calls, 2)
+      },
+    )
+
+    await t.step(
+      'the me function, which saw the standby key, accepts tokens of both keys',
+      async () => {
+        for (const token of [before, after]) {
+          const response = await me(token)
+          assertEquals(response.status, 200, await response.text())
+        }
+      },
+    )
+
+    await stackControl('auth/keys', { phase: 'revoke' })
+
+    await t.step('revoked key: cached until the next refresh, then 401 unknown key', async () => {
+      await earlyAuth.verify(before)
+      clock.advance(5000)
+      const refused = await earlyAuth.verify(before).catch((e) => e)
+      assert(refused instanceof ApiError, String(refused))
+      assertEquals([refused.status, refused.descriptionKey], [401, 'unknownKey'])
+      assertEquals(early.calls, 3)
+      await earlyAuth.verify(after)
+    })
+
+    await t.step(
+      'the me function: the revoked key fails after its refresh, the new one passes',
+      async () => {
+        // The stack restarts the functions when the revoked key had signed its API keys;
+        // otherwise the function refreshes on its own schedule (its cache age, or an unknown kid
+        // after its cooldown): a token signed by a key nobody publishes triggers that refetch.
+        const { privateKey } = await crypto.subtle.generateKey(
+          { name: 'ECDSA', namedCurve: 'P-256' },
+          false,
+          ['sign', 'verify'],
+        )
+        const now = Math.floor(Date.now() / 1000)
+        const stranger = await new SignJWT({
+          role: 'authenticated',
+          session_id: crypto.randomUUID(),
+        })
+          .setProtectedHeader({ alg: 'ES256', kid: crypto.randomUUID() })
+          .setIssuer(testStack().issuer).setAudience('authenticated').setSubject(user.id)
+          .setIssuedAt(now).setExpirationTime(now + 600).sign(privateKey)
+        const deadline = performance.now() + 45_000
+        let status = 200
+        while (status === 200 && performance.now() < deadline) {
+          const poke = await me(stranger)
+          assert(poke.status < 500, `never a 5xx (${poke.status})`)
+          await poke.body?.cancel()
+          const response = await me(before)
+          status = response.status
+          assert(status < 500, `never a 5xx (${status})`)
+          if (status === 200) {
+            await response.body?.cancel()
+            await new Promise((resolve) => setTimeout(resolve, 1000))
+          } else await assertAuthError(response, 'BADTOKEN', 'unknownKey', [before])
+        }
+        assertEquals(status, 401)
+        const fresh = await me(after)
+        assertEquals(fresh.status, 200, await fresh.text())
+      },
+    )
+  },
+})
