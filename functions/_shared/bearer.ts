@@ -10,6 +10,7 @@
  */
 import type { Context } from 'hono'
 import { badCredentialRequest, invalidToken, noCredentials } from './errors.ts'
+import { readCapped } from './read_capped.ts'
 
 /** Longest `Authorization` value accepted; checked before any decoding (security-cases H16). */
 export const MAX_AUTHORIZATION_LENGTH = 8 * 1024
@@ -69,7 +70,7 @@ async function tokenOutsideHeader(c: Context): Promise<boolean> {
   const form = type === 'application/x-www-form-urlencoded'
   const json = type === 'application/json' || type?.endsWith('+json') === true
   if (!form && !json) return false
-  const text = await readCapped(c.req.raw)
+  const text = await readCopy(c.req.raw)
   if (text === undefined) return false
   if (form) return new URLSearchParams(text).has('access_token')
   try {
@@ -85,31 +86,14 @@ async function tokenOutsideHeader(c: Context): Promise<boolean> {
  * Reads a copy of the body, so the handler can still read the original, stopping at
  * {@linkcode MAX_INSPECTED_BODY}: undefined when there is no body or it is larger.
  */
-async function readCapped(request: Request): Promise<string | undefined> {
+async function readCopy(request: Request): Promise<string | undefined> {
   if (request.body === null || request.bodyUsed) return undefined
   const declared = Number(request.headers.get('Content-Length') ?? '0')
   if (declared > MAX_INSPECTED_BODY) return undefined
-  const reader = request.clone().body!.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
   try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      size += value.byteLength
-      if (size > MAX_INSPECTED_BODY) return undefined
-      chunks.push(value)
-    }
+    const bytes = await readCapped(request.clone().body!, MAX_INSPECTED_BODY)
+    return bytes === undefined ? undefined : new TextDecoder().decode(bytes)
   } catch {
     return undefined
-  } finally {
-    reader.cancel().catch(() => {})
   }
-  const bytes = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return new TextDecoder().decode(bytes)
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { ApiError, invalidRequest } from './errors.ts'
+import { readCapped } from './read_capped.ts'
 
 /** Rules for one string field of a body. */
 export interface StringField {
@@ -38,7 +39,7 @@ export async function readJsonBody<F extends string>(
   if (!isJsonContentType(request.headers.get('Content-Type'))) {
     throw new ApiError(415, 'unsupported_media_type', 'unsupportedMediaType')
   }
-  const text = await readCapped(request, options.maxBytes)
+  const text = await readText(request, options.maxBytes)
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
@@ -78,29 +79,12 @@ function isJsonContentType(value: string | null): boolean {
 }
 
 /** Reads the body as UTF-8, aborting as soon as it passes `maxBytes`. */
-async function readCapped(request: Request, maxBytes: number): Promise<string> {
+async function readText(request: Request, maxBytes: number): Promise<string> {
   const declared = Number(request.headers.get('Content-Length') ?? '0')
   if (declared > maxBytes) throw new ApiError(413, 'payload_too_large', 'payloadTooLarge')
   if (!request.body) return ''
-  const reader = request.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  while (true) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {})
-      throw new ApiError(413, 'payload_too_large', 'payloadTooLarge')
-    }
-    chunks.push(value)
-  }
-  const bytes = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
+  const bytes = await readCapped(request.body, maxBytes)
+  if (bytes === undefined) throw new ApiError(413, 'payload_too_large', 'payloadTooLarge')
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
   } catch {

@@ -5,31 +5,9 @@
  * @module
  */
 
-/** Headers on every response the stack generates. */
-export const securityHeaders: Readonly<Record<string, string>> = {
-  'Content-Type': 'application/json',
-  'Cache-Control': 'no-store',
-  'X-Content-Type-Options': 'nosniff',
-}
-
-/**
- * A JSON response with the stack's security headers.
- *
- * @param status the HTTP status
- * @param body the value to serialise
- * @param headers extra headers
- * @returns the response
- */
-export function jsonResponse(
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { ...securityHeaders, ...headers },
-  })
-}
+// The same builder as the functions' own responses, so the stack's answers cannot drift from them.
+export { jsonResponse } from '../../functions/_shared/responses.ts'
+import { jsonResponse } from '../../functions/_shared/responses.ts'
 
 /**
  * An error response: `{"error":"<code>","error_description":"<text>"}`.
