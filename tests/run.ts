@@ -50,6 +50,7 @@ async function main(): Promise<number> {
       gatewayPort: 0,
       pgPort: 0,
       authPort: 0,
+      demoPort: 0,
       // CI machines may have no auth binary: run what can run, ignore the rest.
       requireAuth: false,
       // Reuse the binary of `deno task start` (or AUTH_SERVER_BIN) instead of reinstalling.

@@ -1,6 +1,7 @@
 /**
  * The stack's tunables from options and the environment: ports (`EDGE_AUTH_GATEWAY_PORT`,
- * `EDGE_AUTH_PG_PORT`, `EDGE_AUTH_AUTH_PORT`) and the access-token lifetime (`EDGE_AUTH_JWT_EXP`).
+ * `EDGE_AUTH_PG_PORT`, `EDGE_AUTH_AUTH_PORT`, `EDGE_AUTH_DEMO_PORT`) and the access-token lifetime
+ * (`EDGE_AUTH_JWT_EXP`).
  * An explicit option wins over the environment, which wins over the default.
  *
  * @module
@@ -12,6 +13,8 @@ export interface StackPorts {
   gateway: number
   postgres: number
   auth: number
+  /** The browser demo page, a different origin than the gateway. */
+  demo: number
 }
 
 /** Port options; 0 asks for a free port. */
@@ -19,10 +22,15 @@ export interface PortOptions {
   gatewayPort?: number
   pgPort?: number
   authPort?: number
+  /**
+   * Default `EDGE_AUTH_DEMO_PORT` or 54323, except that a stack whose gateway port is 0 (an
+   * ephemeral test stack) also gets a free demo port, so it never collides with `deno task start`.
+   */
+  demoPort?: number
 }
 
 /**
- * Resolves the three ports.
+ * Resolves the ports.
  *
  * @param options explicit ports
  * @returns the ports, 0 replaced by a free one
@@ -33,6 +41,11 @@ export function resolvePorts(options: PortOptions): StackPorts {
     gateway: resolvePort(options.gatewayPort, 'EDGE_AUTH_GATEWAY_PORT', 54321),
     postgres: resolvePort(options.pgPort, 'EDGE_AUTH_PG_PORT', 54322),
     auth: resolvePort(options.authPort, 'EDGE_AUTH_AUTH_PORT', 54329),
+    demo: resolvePort(
+      options.demoPort ?? (options.gatewayPort === 0 ? 0 : undefined),
+      'EDGE_AUTH_DEMO_PORT',
+      54323,
+    ),
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The local stack as a library: `startStack(options)` boots PostgreSQL, the Supabase Auth server,
- * the project's migrations, the functions host and the gateway, and returns a handle whose
+ * the project's migrations, the functions host, the gateway and the browser demo page, and returns
+ * a handle whose
  * `stop()` takes everything down again. Used by `start.ts` (`deno task start`) and by
  * `tests/run.ts` (an ephemeral stack per test run).
  *
@@ -10,6 +11,7 @@ import { join } from 'node:path'
 import { type AuthBinary, locateAuthBinary } from './auth_binary.ts'
 import { AuthServer, prepareAuthDatabase, stopStaleAuthServer } from './auth_server.ts'
 import { createControl } from './control.ts'
+import { type DemoServer, startDemoServer } from './demo_server.ts'
 import { demoUser, ensureDemoUser } from './demo_user.ts'
 import { functionsEnvironment, FunctionsHost } from './functions_process.ts'
 import { type Gateway, startGateway } from './gateway.ts'
@@ -31,6 +33,11 @@ export interface StartStackOptions {
   pgPort?: number
   /** Internal auth server port; default `EDGE_AUTH_AUTH_PORT` or 54329; 0 picks a free port. */
   authPort?: number
+  /**
+   * Port of the browser demo page (another origin than the gateway); default
+   * `EDGE_AUTH_DEMO_PORT` or 54323, or a free port when `gatewayPort` is 0; 0 picks a free port.
+   */
+  demoPort?: number
   /**
    * Fail when no auth server binary can be had (default true). With false the stack starts
    * degraded: `/auth/v1/*` answers 503 and migrations that need the auth schema stay pending.
@@ -97,12 +104,14 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
   await acquireLock(paths)
   const postgres = new Postgres({ paths, port: ports.postgres, fast: options.fastPostgres, log })
   let gateway: Gateway | null = null
+  let demo: DemoServer | null = null
   let auth: AuthServer | null = null
   let functions: FunctionsHost | null = null
   // Front to back, so no request reaches a part that is already gone; every step runs even when
   // an earlier one fails, and each is a no-op for a part that never started.
   const stopAll = async () => {
     const steps: [string, () => Promise<unknown>][] = [
+      ['demo page', async () => await demo?.shutdown()],
       ['gateway', async () => await gateway?.shutdown()],
       ['functions host', async () => await functions?.stop()],
       ['auth server', async () => await auth?.stop()],
@@ -128,6 +137,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
     assertPortsFree([
       { name: 'gateway', port: ports.gateway, envName: 'EDGE_AUTH_GATEWAY_PORT' },
       { name: 'PostgreSQL', port: ports.postgres, envName: 'EDGE_AUTH_PG_PORT' },
+      { name: 'demo page', port: ports.demo, envName: 'EDGE_AUTH_DEMO_PORT' },
     ])
 
     const binary: AuthBinary = await locateAuthBinary({
@@ -185,6 +195,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
       issuer,
       dbUrl: postgres.url,
       functionsUrl: `${gatewayUrl}/functions/v1`,
+      demoUrl: `http://127.0.0.1:${ports.demo}`,
       authServer: authServer !== null,
       ...(binary.reason ? { authServerUnavailableReason: binary.reason } : {}),
       controlToken,
@@ -239,6 +250,16 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
         changed: publish,
       }),
       log,
+    })
+    demo = startDemoServer({
+      port: ports.demo,
+      // Read per request: the anon key changes on a key revocation, the demo user appears last.
+      config: () => ({
+        apiUrl: gatewayUrl,
+        functionsUrl: info.functionsUrl,
+        anonKey: keys.anonKey,
+        demoUser: info.demoUser,
+      }),
     })
 
     log(`starting PostgreSQL on 127.0.0.1:${ports.postgres}`)

@@ -24,6 +24,7 @@ export function readyLine(stack: LocalStack): string {
   const parts = [
     `API ${info.url}`,
     `functions ${info.functionsUrl}`,
+    `browser demo ${info.demoUrl}`,
     `JWKS ${info.jwksUrl}`,
     `DB ${info.dbUrl}`,
     info.demoUser

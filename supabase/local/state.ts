@@ -19,6 +19,8 @@ export interface StackInfo {
   /** Superuser connection URL. */
   dbUrl: string
   functionsUrl: string
+  /** The browser demo page, served from another origin than `url` (see `demo_server.ts`). */
+  demoUrl: string
   /** Whether the real auth server runs (false: degraded stack, `/auth/v1/*` answers 503). */
   authServer: boolean
   /** Why there is no auth server, when there is none. */
@@ -27,7 +29,13 @@ export interface StackInfo {
   controlToken: string
   /** Access-token lifetime in seconds. */
   jwtExp: number
-  ports: { gateway: number; postgres: number; auth: number; functions: number | null }
+  ports: {
+    gateway: number
+    postgres: number
+    auth: number
+    demo: number
+    functions: number | null
+  }
   pids: {
     supervisor: number
     postgres: number | null
