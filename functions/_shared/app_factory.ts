@@ -8,7 +8,7 @@ import { type Env, type Handler, Hono } from 'hono'
 import { ConfigError } from './config.ts'
 import { cors } from './cors.ts'
 import { ApiError } from './errors.ts'
-import { errorResponse, SECURITY_HEADERS } from './responses.ts'
+import { errorResponse } from './responses.ts'
 
 /** Options of {@linkcode createFunctionApp}. */
 export interface FunctionAppOptions {
@@ -38,10 +38,7 @@ export function createFunctionApp<E extends Env = Env>(
   options: FunctionAppOptions,
 ): Hono<E> {
   const app = new Hono<E>().basePath(`/${name}`) as unknown as Hono<E>
-  app.use('*', async (c, next) => {
-    await next()
-    for (const [header, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(header, value)
-  })
+  // CORS and the security headers, on every response, errors included.
   app.use('*', cors({ origins: options.corsOrigins, methods: options.methods }))
   app.onError((error) => renderError(name, error))
   app.notFound(() => errorResponse(new ApiError(404, 'not_found', 'notFound')))

@@ -51,7 +51,19 @@ export function createUpstreamClient(
   options: UpstreamClientOptions = {},
 ): UpstreamClient {
   const outcome: UpstreamOutcome = { kind: 'none' }
+  let exchanges = 0
   const guardedFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    // One exchange per client. supabase-js retries a refresh after a network error or a 5xx, with
+    // backoff, for up to 30 s (auth-js `_refreshAccessToken`): the caller would wait that long,
+    // and a replayed refresh token that upstream had already rotated can trip its reuse detection
+    // and revoke the session. A retry gets a local refusal that supabase-js does not retry (a
+    // 4xx); the outcome of the first exchange stands.
+    if (exchanges++ > 0) {
+      return new Response('{"code":400,"error_code":"not_retried","msg":"not retried"}', {
+        status: 400,
+        headers: { 'Content-Type': 'application/json' },
+      })
+    }
     const signal = AbortSignal.timeout(config.upstreamTimeoutMs)
     let response: Response
     try {

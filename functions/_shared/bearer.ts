@@ -41,6 +41,24 @@ export async function extractBearer(c: Context): Promise<string> {
     throw noCredentials()
   }
   if (header.length > MAX_AUTHORIZATION_LENGTH) throw badCredentialRequest('headerTooLarge')
+  const token = headerToken(header)
+  // Awaited only when a body must be read: on every authenticated request this saves a turn of
+  // the microtask queue.
+  const outside = tokenOutsideHeader(c)
+  if (outside === true || (outside !== false && await outside)) {
+    throw badCredentialRequest('multipleMethods')
+  }
+  return token
+}
+
+/** The token of an `Authorization` value within the size cap, or the error it deserves. */
+function headerToken(header: string): string {
+  // Nearly every caller sends exactly `Bearer <compact JWS>`: one scan instead of three. A compact
+  // JWS has no space or comma, so this accepts exactly what the general parse below accepts.
+  if (header.startsWith('Bearer ')) {
+    const token = header.slice(7)
+    if (COMPACT_JWS.test(token)) return token
+  }
   const match = CREDENTIALS.exec(header)
   if (!match) throw badCredentialRequest('malformedHeader')
   if (match[1]!.toLowerCase() !== 'bearer') throw noCredentials()
@@ -49,7 +67,6 @@ export async function extractBearer(c: Context): Promise<string> {
   // parameters, which a bearer credential never has (H08).
   if (!token || WHITESPACE_OR_COMMA.test(token)) throw badCredentialRequest('malformedHeader')
   if (!isCompactJws(token)) throw invalidToken('malformedToken')
-  if (await tokenOutsideHeader(c)) throw badCredentialRequest('multipleMethods')
   return token
 }
 
@@ -63,14 +80,22 @@ export function isCompactJws(token: string): boolean {
   return token.length <= MAX_AUTHORIZATION_LENGTH && COMPACT_JWS.test(token)
 }
 
-/** True when `access_token` appears in the query string, a form body or a JSON body. */
-async function tokenOutsideHeader(c: Context): Promise<boolean> {
+/**
+ * True when `access_token` appears in the query string, a form body or a JSON body; a promise
+ * only when a body has to be read.
+ */
+function tokenOutsideHeader(c: Context): boolean | Promise<boolean> {
   if (c.req.query('access_token') !== undefined) return true
   const type = c.req.header('Content-Type')?.split(';', 1)[0]?.trim().toLowerCase()
   const form = type === 'application/x-www-form-urlencoded'
   const json = type === 'application/json' || type?.endsWith('+json') === true
   if (!form && !json) return false
-  const text = await readCopy(c.req.raw)
+  return tokenInBody(c.req.raw, form)
+}
+
+/** True when a form or JSON body has an `access_token` field. */
+async function tokenInBody(request: Request, form: boolean): Promise<boolean> {
+  const text = await readCopy(request)
   if (text === undefined) return false
   if (form) return new URLSearchParams(text).has('access_token')
   try {

@@ -16,7 +16,8 @@ const clients = new Map<string, postgres.Sql>()
  * Settings: at most 5 connections (an Edge Function instance serves few requests at once, and
  * Supabase's pooler limits clients), `prepare: false` (the pooler in transaction mode rejects
  * prepared statements), a 3 s connect timeout (a down database fails fast: the caller answers
- * 503), idle connections closed after 20 s, notices not printed.
+ * 503), reconnection delays of at most 0.5 s, idle connections closed after 20 s, notices not
+ * printed.
  *
  * @param config the configuration, with `dbUrl` set
  * @returns the client
@@ -31,6 +32,12 @@ export function database(config: Config): postgres.Sql {
       max: 5,
       prepare: false,
       connect_timeout: 3,
+      // postgres.js waits before reconnecting, up to 20 s once a few attempts failed (3^n/100 s),
+      // and a request handed to such a connection waits with it: during an outage a 503 came
+      // only after that wait, and for 20 s after PostgreSQL was back requests still stalled.
+      // Attempts are made only for requests, at most one per pooled connection, so a short cap
+      // cannot flood the server.
+      backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 0.5),
       idle_timeout: 20,
       onnotice: () => {},
       connection: { application_name: 'edge-auth' },

@@ -31,6 +31,11 @@ export interface AuthServerOptions {
   /** Access-token lifetime in seconds. */
   jwtExp: number
   keys: KeyMaterial
+  /**
+   * More `GOTRUE_*` settings (e.g. a low `GOTRUE_RATE_LIMIT_TOKEN_REFRESH` for a test); they win
+   * over the defaults and the starting environment, but not over the managed settings.
+   */
+  env?: Record<string, string>
   log: (message: string) => void
 }
 
@@ -235,7 +240,8 @@ export class AuthServer {
       GOTRUE_LOG_LEVEL: 'info',
       ...rateLimits,
     }
-    for (const [name, value] of Object.entries(Deno.env.toObject())) {
+    const overrides = { ...Deno.env.toObject(), ...this.#options.env }
+    for (const [name, value] of Object.entries(overrides)) {
       if (name.startsWith('GOTRUE_') && !managedSettings.has(name)) env[name] = value
     }
     // The server is started from an empty environment: GoTrue falls back to bare names such as

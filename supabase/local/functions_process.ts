@@ -79,6 +79,11 @@ export class FunctionsHost {
   #child: ManagedChild | null = null
   #port = 0
   #stopping = false
+  // Listening and not stopping: only then does the gateway send requests here. Without it the
+  // gateway forwarded to a host that had stopped listening or not started yet, and answered 502
+  // for the whole of a restart instead of 503 + Retry-After. Cleared before the SIGTERM, so a
+  // request that fails because of the stop finds the host gone (the gateway then answers 503).
+  #ready = false
 
   /**
    * @param options repository root, environment, output and logger
@@ -87,9 +92,9 @@ export class FunctionsHost {
     this.#options = options
   }
 
-  /** Base URL while running, else null. */
+  /** Base URL while running and ready for requests, else null. */
   get url(): string | null {
-    return this.#child?.running ? `http://127.0.0.1:${this.#port}` : null
+    return this.#ready && this.#child?.running ? `http://127.0.0.1:${this.#port}` : null
   }
 
   /** The child's pid while running. */
@@ -158,10 +163,12 @@ export class FunctionsHost {
       await this.stop()
       throw err
     }
+    this.#ready = true
   }
 
   /** SIGTERM, SIGKILL after 5 s. */
   async stop(): Promise<void> {
+    this.#ready = false
     this.#stopping = true
     await this.#child?.stop(5_000)
     this.#child = null

@@ -183,12 +183,11 @@ async function route(
   }
   if (path.startsWith('/functions/v1/') && path.length > '/functions/v1/'.length) {
     const upstream = options.functionsUpstream()
-    if (!upstream) {
-      return errorResponse(503, 'functions_unavailable', 'The functions host is not running', {
-        'Retry-After': '1',
-      })
-    }
-    return await proxy(request, `${upstream}${path}${url.search}`, peer, gatewayHost)
+    if (!upstream) return functionsUnavailable()
+    // A host that stops while the request is on its way (a restart) is unavailable, like one that
+    // is not running: 503 + Retry-After, not a bad gateway.
+    const gone = () => (options.functionsUpstream() === upstream ? null : functionsUnavailable())
+    return await proxy(request, `${upstream}${path}${url.search}`, peer, gatewayHost, false, gone)
   }
   if (path === '/rest/v1' || path.startsWith('/rest/v1/')) {
     return errorResponse(501, 'not_implemented', 'PostgREST is not part of the local stack')
@@ -196,13 +195,23 @@ async function route(
   return errorResponse(404, 'not_found', 'No route matches this path')
 }
 
-/** Streams the request to `target` and the answer back, without following redirects. */
+function functionsUnavailable(): Response {
+  return errorResponse(503, 'functions_unavailable', 'The functions host is not running', {
+    'Retry-After': '1',
+  })
+}
+
+/**
+ * Streams the request to `target` and the answer back, without following redirects. When the
+ * upstream cannot be reached, `unreachable` may give the answer (default 502 bad_gateway).
+ */
 async function proxy(
   request: Request,
   target: string,
   peer: string,
   gatewayHost: string,
   keepSbForwardedFor = false,
+  unreachable: () => Response | null = () => null,
 ): Promise<Response> {
   let upstream: Response
   try {
@@ -215,7 +224,7 @@ async function proxy(
       // the upstream request as well.
     })
   } catch {
-    return errorResponse(502, 'bad_gateway', 'The upstream service did not answer')
+    return unreachable() ?? errorResponse(502, 'bad_gateway', 'The upstream service did not answer')
   }
   const nullBody = [101, 204, 205, 304].includes(upstream.status) || request.method === 'HEAD'
   return new Response(nullBody ? null : upstream.body, {

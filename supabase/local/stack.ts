@@ -59,6 +59,8 @@ export interface StartStackOptions {
   functionsOutput?: 'console' | 'file'
   /** Extra environment variables for the functions. */
   functionsEnv?: Record<string, string>
+  /** Extra `GOTRUE_*` settings for the auth server (managed ones such as ports excepted). */
+  authEnv?: Record<string, string>
   /** Progress messages; default: stderr with an `edge-auth:` prefix. */
   log?: (message: string) => void
 }
@@ -182,6 +184,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
         externalUrl: issuer,
         jwtExp,
         keys,
+        env: options.authEnv,
         log,
       })
       : null

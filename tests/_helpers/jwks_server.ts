@@ -3,7 +3,7 @@
 import type { JWK } from 'jose'
 import { type Config, loadConfig } from '../../functions/_shared/config.ts'
 import { SUPABASE_URL } from './keys.ts'
-import { closedPort, startLocalServer } from './local_server.ts'
+import { closedPort, type LocalServerOptions, startLocalServer } from './local_server.ts'
 
 /** How the server answers. */
 export type JwksMode =
@@ -44,8 +44,8 @@ export interface JwksServer {
   close(): Promise<void>
 }
 
-/** Starts a JWKS server publishing `keys`. */
-export function startJwksServer(keys: JWK[]): JwksServer {
+/** Starts a JWKS server publishing `keys` (on a free port, or the given one). */
+export function startJwksServer(keys: JWK[], options: LocalServerOptions = {}): JwksServer {
   let hugeBytes = 0
   const state = {
     mode: 'ok' as JwksMode,
@@ -103,7 +103,7 @@ export function startJwksServer(keys: JWK[]): JwksServer {
         return new Response(body, { headers: { 'Content-Type': 'application/json' } })
       }
     }
-  })
+  }, options)
   return {
     url: `${server.url}/auth/v1/.well-known/jwks.json`,
     get count() {

@@ -11,12 +11,20 @@ export interface LocalServer {
   close(): Promise<void>
 }
 
-/** Starts `handler` on 127.0.0.1 at a free port. */
+/** Options of {@linkcode startLocalServer}. */
+export interface LocalServerOptions {
+  /** The port (default 0: a free one), e.g. a {@linkcode closedPort} that should now answer. */
+  port?: number
+}
+
+/** Starts `handler` on 127.0.0.1 at a free port (or the given one). */
 export function startLocalServer(
   handler: (request: Request) => Response | Promise<Response>,
+  options: LocalServerOptions = {},
 ): LocalServer {
   const requests: Request[] = []
-  const server = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, (request) => {
+  const listen = { hostname: '127.0.0.1', port: options.port ?? 0, onListen() {} }
+  const server = Deno.serve(listen, (request) => {
     requests.push(request)
     return handler(request)
   })

@@ -5,6 +5,11 @@
  *
  * @module
  */
+import { importJWK, type JWTPayload, SignJWT } from 'jose'
+import { join } from 'node:path'
+import { type Config, loadConfig } from '../../functions/_shared/config.ts'
+import { repoRoot } from '../../supabase/local/paths.ts'
+import { type LocalStack, startStack } from '../../supabase/local/stack.ts'
 import type { StackInfo } from '../../supabase/local/state.ts'
 
 /** The connection details of the stack under test (the contents of its stack.json). */
@@ -22,6 +27,10 @@ export interface CreateTestUserOptions {
   password?: string
   userMetadata?: Record<string, unknown>
   appMetadata?: Record<string, unknown>
+  /** Leave the email unconfirmed (default false: the password grant needs a confirmed one). */
+  unconfirmed?: boolean
+  /** The stack (default {@linkcode testStack}), e.g. one from {@linkcode startTestStack}. */
+  stack?: TestStack
 }
 
 /**
@@ -78,11 +87,15 @@ function detectAuthServer(): boolean {
  *
  * @param action e.g. `auth/stop`, `auth/keys`, `functions/restart`
  * @param body JSON body, e.g. `{ phase: 'rotate' }` for `auth/keys`
+ * @param stack the stack (default {@linkcode testStack}), e.g. one from {@linkcode startTestStack}
  * @returns the JSON answer
  * @throws Error when the stack has no control API or the action fails
  */
-export async function stackControl(action: string, body?: unknown): Promise<unknown> {
-  const stack = testStack()
+export async function stackControl(
+  action: string,
+  body?: unknown,
+  stack: TestStack = testStack(),
+): Promise<unknown> {
   if (!stack.controlToken) throw new Error('This stack has no test-control API')
   const response = await fetch(`${stack.url}/_stack/${action}`, {
     method: 'POST',
@@ -102,7 +115,7 @@ export async function stackControl(action: string, body?: unknown): Promise<unkn
  * @throws Error when the auth server refuses
  */
 export async function createTestUser(options: CreateTestUserOptions = {}): Promise<TestUser> {
-  const stack = testStack()
+  const stack = options.stack ?? testStack()
   const email = `test-${crypto.randomUUID()}@example.com`
   const password = options.password ?? `pw-${crypto.randomUUID()}`
   const response = await fetch(`${stack.url}/auth/v1/admin/users`, {
@@ -116,7 +129,7 @@ export async function createTestUser(options: CreateTestUserOptions = {}): Promi
       email,
       password,
       // The admin API ignores autoconfirm: without this the password grant is refused.
-      email_confirm: true,
+      email_confirm: !options.unconfirmed,
       user_metadata: options.userMetadata,
       app_metadata: options.appMetadata,
     }),
@@ -124,4 +137,181 @@ export async function createTestUser(options: CreateTestUserOptions = {}): Promi
   const text = await response.text()
   if (!response.ok) throw new Error(`Cannot create a test user (${response.status}): ${text}`)
   return { email, password, id: (JSON.parse(text) as { id: string }).id }
+}
+
+/**
+ * A request to a function through the stack's gateway.
+ *
+ * @param path the function and the rest, e.g. `me` or `notes?limit=2`
+ * @param init method, headers, body
+ * @param stack the stack (default {@linkcode testStack})
+ * @returns the response
+ */
+export function callFunction(
+  path: string,
+  init: RequestInit = {},
+  stack: TestStack = testStack(),
+): Promise<Response> {
+  return fetch(`${stack.functionsUrl}/${path}`, init)
+}
+
+/**
+ * Request options: a JSON body (when given) and a bearer token (when given).
+ *
+ * @param body the value to send as JSON, or undefined for none
+ * @param token the access token, or undefined for none
+ * @param method the method (default POST with a body, GET without)
+ * @returns the options for `fetch`
+ */
+export function requestInit(body?: unknown, token?: string, method?: string): RequestInit {
+  const headers: Record<string, string> = {}
+  if (body !== undefined) headers['Content-Type'] = 'application/json'
+  if (token !== undefined) headers.Authorization = `Bearer ${token}`
+  return {
+    method: method ?? (body === undefined ? 'GET' : 'POST'),
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }
+}
+
+/** The tokens of a session, as `login` and `refresh` answer them. */
+export interface SessionTokens {
+  access_token: string
+  refresh_token: string
+}
+
+/**
+ * Logs a user in through the `login` function.
+ *
+ * @param user the credentials
+ * @param stack the stack (default {@linkcode testStack})
+ * @returns the session
+ * @throws Error unless the answer is 200
+ */
+export async function loginUser(user: TestUser, stack: TestStack = testStack()) {
+  const response = await callFunction(
+    'login',
+    requestInit({ email: user.email, password: user.password }),
+    stack,
+  )
+  const text = await response.text()
+  if (response.status !== 200) throw new Error(`login answered ${response.status}: ${text}`)
+  return JSON.parse(text) as SessionTokens
+}
+
+/**
+ * Mints an access token with the stack's current signing key (test stacks publish its path):
+ * valid claims for a session that does not exist, with overrides.
+ *
+ * @param overrides claims to set (e.g. a past `exp`)
+ * @param stack the stack (default {@linkcode testStack})
+ * @returns the token
+ * @throws Error when the stack does not publish its signing key
+ */
+export async function mintToken(
+  overrides: JWTPayload = {},
+  stack: TestStack = testStack(),
+): Promise<string> {
+  if (!stack.signingKeyPath) throw new Error('This stack does not publish its signing key')
+  const jwk = JSON.parse(await Deno.readTextFile(stack.signingKeyPath))
+  const key = await importJWK({ ...jwk, key_ops: undefined }, 'ES256')
+  const now = Math.floor(Date.now() / 1000)
+  const claims: JWTPayload = {
+    iss: stack.issuer,
+    aud: 'authenticated',
+    sub: crypto.randomUUID(),
+    session_id: crypto.randomUUID(),
+    role: 'authenticated',
+    is_anonymous: false,
+    aal: 'aal1',
+    iat: now,
+    exp: now + 600,
+    ...overrides,
+  }
+  return await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: jwk.kid, typ: 'JWT' })
+    .sign(key)
+}
+
+/**
+ * The configuration the stack's functions get from their environment, for an in-process instance
+ * of the library that talks to the stack's JWKS and PostgreSQL.
+ *
+ * @param vars more variables (e.g. shorter JWKS timings)
+ * @param stack the stack (default {@linkcode testStack})
+ * @returns the configuration
+ */
+export function stackConfig(
+  vars: Record<string, string> = {},
+  stack: TestStack = testStack(),
+): Config {
+  const env: Record<string, string> = {
+    SUPABASE_URL: stack.url,
+    SUPABASE_ANON_KEY: stack.anonKey,
+    SUPABASE_DB_URL: stack.dbUrl,
+    SUPABASE_JWKS_URL: stack.jwksUrl,
+    SUPABASE_JWT_ISSUER: stack.issuer,
+    ...vars,
+  }
+  return loadConfig({ get: (name) => env[name] })
+}
+
+/** Options of {@linkcode startTestStack}. */
+export interface TestStackOptions {
+  /** More variables for the functions (e.g. shorter JWKS timings). */
+  functionsEnv?: Record<string, string>
+  /** More `GOTRUE_*` settings for the auth server (e.g. a low rate limit). */
+  authEnv?: Record<string, string>
+}
+
+/** A stack of one test's own, and the temporary directory it lives in. */
+export interface DedicatedStack {
+  stack: LocalStack
+  /** The current stack.json contents (keys change after a revocation). */
+  readonly info: TestStack
+  /** Stops the stack (if still running) and deletes its directory. */
+  dispose(): Promise<void>
+}
+
+/**
+ * Starts a small ephemeral stack for one test, like the one `tests/run.ts` starts (temporary
+ * directory, free ports, the signing key published), for tests that stop its parts, change its
+ * settings or stop it altogether: the shared stack stays untouched for the other test files.
+ * Call it only where {@linkcode hasAuthServer} is true; it never installs the auth server.
+ *
+ * @param options extra settings for the functions and the auth server
+ * @returns the stack; call `dispose()` in a `finally`
+ */
+export async function startTestStack(options: TestStackOptions = {}): Promise<DedicatedStack> {
+  const stateDir = await Deno.makeTempDir({ prefix: 'edge-auth-dedicated-' })
+  let stack: LocalStack
+  try {
+    stack = await startStack({
+      stateDir,
+      gatewayPort: 0,
+      pgPort: 0,
+      authPort: 0,
+      installAuth: false,
+      authBinDir: join(repoRoot, '.local', 'bin'),
+      demoUser: false,
+      exposeSigningKey: true,
+      fastPostgres: true,
+      functionsOutput: 'file',
+      functionsEnv: options.functionsEnv,
+      authEnv: options.authEnv,
+      log: () => {},
+    })
+  } catch (err) {
+    await Deno.remove(stateDir, { recursive: true }).catch(() => {})
+    throw err
+  }
+  return {
+    stack,
+    get info() {
+      return stack.info
+    },
+    async dispose() {
+      await stack.stop()
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {})
+    },
+  }
 }

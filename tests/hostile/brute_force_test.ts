@@ -1,0 +1,271 @@
+// Brute force and account enumeration on `login`, against the real auth server on a stack of this
+// test's own whose token endpoint allows a burst of 30 requests per client and then 1 per 5
+// minutes (GOTRUE_RATE_LIMIT_TOKEN_REFRESH=1; the burst is fixed in the auth server). The login
+// function tells the auth server who the caller is (Sb-Forwarded-For with the secret key), so the
+// limit is per caller, not per function. Every caller is on loopback here: the functions host is
+// called directly with an X-Forwarded-For of our choosing, which is what the gateway writes
+// (its socket peer) in front of it.
+import { assert, assertEquals } from '@std/assert'
+import { assertNoEcho } from '../_helpers/assert_auth.ts'
+import {
+  createTestUser,
+  hasAuthServer,
+  requestInit,
+  startTestStack,
+  type TestStack,
+  type TestUser,
+} from '../_helpers/stack.ts'
+
+/** The auth server's burst for the token endpoint (`apilimiter.go`: `SetBurst(30)`). */
+const BURST = 30
+
+/** `POST /login` on the functions host, as the gateway forwards a caller at `address`. */
+function loginFrom(stack: TestStack, address: string, body: unknown): Promise<Response> {
+  const init = requestInit(body)
+  return fetch(`http://127.0.0.1:${stack.ports.functions}/functions/v1/login`, {
+    ...init,
+    headers: { ...init.headers, 'X-Forwarded-For': address },
+  })
+}
+
+/** Status line, headers but Date, and body: what must not differ between failures. */
+async function canonical(response: Response): Promise<string> {
+  const headers = [...response.headers].filter(([name]) => name !== 'date')
+    .map(([name, value]) => `${name}: ${value}`)
+  return `${response.status}\n${headers.join('\n')}\n\n${await response.text()}`
+}
+
+/**
+ * Runs `count` requests, 8 at a time: each failure waits out the login's failure floor, and more
+ * at once would make the auth server's bcrypt queue on 2 cores exceed the upstream budget (504).
+ */
+async function inBatches<T>(count: number, send: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = []
+  for (let start = 0; start < count; start += 8) {
+    const size = Math.min(8, count - start)
+    results.push(...await Promise.all(Array.from({ length: size }, (_, j) => send(start + j))))
+  }
+  return results
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+async function admin(stack: TestStack, path: string, init: RequestInit): Promise<Response> {
+  return await fetch(`${stack.url}/auth/v1/admin/${path}`, {
+    ...init,
+    headers: {
+      apikey: stack.serviceRoleKey,
+      Authorization: `Bearer ${stack.serviceRoleKey}`,
+      'Content-Type': 'application/json',
+    },
+  })
+}
+
+Deno.test({
+  name:
+    'login brute force with a low token rate limit: identical failures, equal timing, 429 + Retry-After per caller, other callers unaffected, no spoofing through the gateway',
+  ignore: !hasAuthServer,
+  async fn(t) {
+    const dedicated = await startTestStack({
+      authEnv: { GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '1' },
+    })
+    const stack = dedicated.info
+    const figures: string[] = []
+    // A fresh address per request where the limiter must stay out of the way.
+    let next = 0
+    const fresh = () => `127.0.${10 + Math.floor(next / 250)}.${1 + (next++ % 250)}`
+    try {
+      const user = await createTestUser({ stack })
+      const wrong = { email: user.email, password: 'wrong-password-1' }
+      const unknown = () => ({ email: `nobody-${crypto.randomUUID()}@example.com`, password: 'x1' })
+
+      await t.step(
+        'every credential failure is the same 400: unknown email, wrong password, banned, unconfirmed, no password',
+        async () => {
+          const banned = await createTestUser({ stack })
+          const ban = await admin(stack, `users/${banned.id}`, {
+            method: 'PUT',
+            body: JSON.stringify({ ban_duration: '24h' }),
+          })
+          assertEquals(ban.status, 200, await ban.text())
+          const unconfirmed = await createTestUser({ stack, unconfirmed: true })
+          const passwordless = `passwordless-${crypto.randomUUID()}@example.com`
+          const created = await admin(stack, 'users', {
+            method: 'POST',
+            body: JSON.stringify({ email: passwordless, email_confirm: true }),
+          })
+          assertEquals(created.status, 200, await created.text())
+          const attempts: [string, { email: string; password: string }][] = [
+            ['unknown email', unknown()],
+            ['wrong password', wrong],
+            ['banned user, right password', { email: banned.email, password: banned.password }],
+            ['unconfirmed email, right password', {
+              email: unconfirmed.email,
+              password: unconfirmed.password,
+            }],
+            ['user without a password', { email: passwordless, password: 'any-password-1' }],
+          ]
+          const answers: string[] = []
+          for (const [label, attempt] of attempts) {
+            const response = await loginFrom(stack, fresh(), attempt)
+            await assertNoEcho(response, [attempt.email, attempt.password])
+            answers.push(await canonical(response))
+            assertEquals(answers.at(-1), answers[0], `${label} differs from ${attempts[0]![0]}`)
+          }
+          assert(answers[0]!.startsWith('400\n'), answers[0])
+          assert(
+            answers[0]!.endsWith(
+              '{"error":"invalid_grant","error_description":"Invalid login credentials"}',
+            ),
+          )
+        },
+      )
+
+      await t.step(
+        'timing: unknown email and wrong password take the same time (medians printed, not asserted)',
+        async () => {
+          const time = async (send: () => Promise<Response>) => {
+            const started = performance.now()
+            const response = await send()
+            await response.body?.cancel()
+            assertEquals(response.status, 400)
+            return performance.now() - started
+          }
+          // The auth server itself (anon key through the gateway: no per-caller limit applies).
+          const upstream = (body: unknown) =>
+            fetch(`${stack.url}/auth/v1/token?grant_type=password`, {
+              method: 'POST',
+              headers: { apikey: stack.anonKey, 'Content-Type': 'application/json' },
+              body: JSON.stringify(body),
+            })
+          const samples = {
+            upstreamUnknown: [],
+            upstreamWrong: [],
+            unknown: [],
+            wrong: [],
+          } as Record<
+            string,
+            number[]
+          >
+          // Interleaved, so that machine noise falls on both kinds alike.
+          for (let i = 0; i < 12; i++) {
+            samples.upstreamUnknown!.push(await time(() => upstream(unknown())))
+            samples.upstreamWrong!.push(await time(() => upstream(wrong)))
+            samples.unknown!.push(await time(() => loginFrom(stack, fresh(), unknown())))
+            samples.wrong!.push(await time(() => loginFrom(stack, fresh(), wrong)))
+          }
+          const m = Object.fromEntries(
+            Object.entries(samples).map(([kind, values]) => [kind, median(values).toFixed(1)]),
+          )
+          figures.push(
+            `timing medians of 12: auth server alone unknown email ${m.upstreamUnknown} ms, ` +
+              `wrong password ${m.upstreamWrong} ms; through login unknown email ${m.unknown} ms, ` +
+              `wrong password ${m.wrong} ms`,
+          )
+        },
+      )
+
+      await t.step(
+        `one caller: after ${BURST} failures -> 429 rate_limited + Retry-After, even with the right password`,
+        async () => {
+          const attacker = '127.0.0.2'
+          const statuses = await inBatches(BURST + 8, async () => {
+            const response = await loginFrom(stack, attacker, wrong)
+            await response.body?.cancel()
+            return response.status
+          })
+          const limited = statuses.filter((s) => s === 429).length
+          assertEquals(statuses.filter((s) => s !== 429 && s !== 400), [], 'only 400 and 429')
+          assert(limited >= 1, `no 429 after ${statuses.length} failures`)
+          const response = await loginFrom(stack, attacker, {
+            email: user.email,
+            password: user.password,
+          })
+          await assertNoEcho(response, [user.email, user.password])
+          const retryAfter = Number(response.headers.get('Retry-After'))
+          assertEquals(await response.json(), {
+            error: 'rate_limited',
+            error_description: 'Too many requests, retry later',
+          })
+          assertEquals(response.status, 429)
+          assert(Number.isInteger(retryAfter) && retryAfter >= 1, 'Retry-After in seconds')
+          figures.push(
+            `one caller, ${statuses.length} failures: ${
+              statuses.length - limited
+            } answered 400, ${limited} answered 429; then the right password: 429 Retry-After ${retryAfter}`,
+          )
+        },
+      )
+
+      await t.step(
+        'another caller is not limited by the first one: wrong password 400, right password 200',
+        async () => {
+          const other = '127.0.0.3'
+          const failed = await loginFrom(stack, other, wrong)
+          assertEquals(failed.status, 400, await failed.text())
+          const ok = await loginFrom(stack, other, { email: user.email, password: user.password })
+          assertEquals(ok.status, 200, await ok.text())
+        },
+      )
+
+      await t.step(
+        'one email attacked from many callers: no caller reaches its limit, and the account is not locked for its owner',
+        async () => {
+          const victim: TestUser = await createTestUser({ stack })
+          // More failures in all than one caller's budget: 10 callers, 4 each.
+          const attackers = Array.from({ length: 10 }, () => fresh())
+          const statuses = await inBatches(attackers.length * 4, async (i) => {
+            const response = await loginFrom(stack, attackers[i % attackers.length]!, {
+              email: victim.email,
+              password: 'guess-password-1',
+            })
+            await response.body?.cancel()
+            return response.status
+          })
+          assertEquals(new Set(statuses), new Set([400]))
+          const owner = await loginFrom(stack, fresh(), {
+            email: victim.email,
+            password: victim.password,
+          })
+          assertEquals(owner.status, 200, await owner.text())
+          figures.push(
+            `one email, ${attackers.length} callers x 4 failures: all 400 (the auth server limits per caller, not per account); the owner then logs in: 200`,
+          )
+        },
+      )
+
+      await t.step(
+        'through the gateway a forged X-Forwarded-For does not pick the address: every request counts for the socket peer',
+        async () => {
+          const statuses: number[] = []
+          const batch = () =>
+            Promise.all(Array.from({ length: 8 }, async (_, i) => {
+              const init = requestInit(wrong)
+              const response = await fetch(`${stack.functionsUrl}/login`, {
+                ...init,
+                headers: {
+                  ...init.headers,
+                  'X-Forwarded-For': `127.0.${200 + i}.${statuses.length}`,
+                },
+              })
+              await response.body?.cancel()
+              return response.status
+            }))
+          while (!statuses.includes(429) && statuses.length < 60) statuses.push(...await batch())
+          assert(statuses.includes(429), `no 429 after ${statuses.length} forged-address failures`)
+          figures.push(
+            `gateway, forged X-Forwarded-For on every request: first 429 after ${
+              statuses.indexOf(429) + 1
+            } requests`,
+          )
+        },
+      )
+    } finally {
+      console.log(figures.map((line) => `brute force: ${line}`).join('\n'))
+      await dedicated.dispose()
+    }
+  },
+})
