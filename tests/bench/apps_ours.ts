@@ -1,0 +1,102 @@
+/**
+ * The benchmark's own servers: the unauthenticated baselines, edge-auth's `requireUser` and a bare
+ * jose `jwtVerify` per request. Every app serves `GET /me` with the same body, `{"id": <user>}`.
+ *
+ * @module
+ */
+import { Hono } from 'hono'
+import { createRemoteJWKSet, jwtVerify } from 'jose'
+import { createFunctionApp } from '../../functions/_shared/app_factory.ts'
+import { createAuth } from '../../functions/_shared/auth.ts'
+import { loadConfig } from '../../functions/_shared/config.ts'
+import { type AuthEnv, requireUser } from '../../functions/_shared/require_user.ts'
+import { SECURITY_HEADERS } from '../../functions/_shared/responses.ts'
+
+/** A fetch handler, what `deno serve` wants as the default export. */
+export type FetchHandler = (request: Request) => Response | Promise<Response>
+
+/** The smallest server Deno has: the ceiling of what this machine and wrk can do together. */
+export function trivialHandler(): FetchHandler {
+  const body = JSON.stringify({ id: 'anonymous' })
+  return () => new Response(body, { headers: { 'Content-Type': 'application/json' } })
+}
+
+/** Case 0, the baseline: the route in a plain Hono app, no authentication. */
+export function honoBaseline(): FetchHandler {
+  const app = new Hono()
+  app.get('/me', (c) => c.json({ id: 'anonymous' }))
+  return app.fetch
+}
+
+/**
+ * The baseline plus the headers the contract puts on every response (`Cache-Control`,
+ * `X-Content-Type-Options` and the CORS pair), set in the handler: what those headers cost alone.
+ */
+export function honoWithHeaders(): FetchHandler {
+  const headers = Object.entries({
+    ...SECURITY_HEADERS,
+    'Access-Control-Allow-Origin': '*',
+    'Access-Control-Expose-Headers': 'WWW-Authenticate, Retry-After',
+  })
+  const app = new Hono()
+  app.get('/me', (c) => {
+    for (const [name, value] of headers) c.header(name, value)
+    return c.json({ id: 'anonymous' })
+  })
+  return app.fetch
+}
+
+/** The route in edge-auth's app factory (CORS, security headers, error rendering), no auth. */
+export function factoryBaseline(): FetchHandler {
+  const app = createFunctionApp('me', { corsOrigins: '*', methods: ['GET'] })
+  app.get('/', (c) => c.json({ id: 'anonymous' }))
+  return app.fetch
+}
+
+/**
+ * Cases 1 to 3: the route as an edge-auth function builds it, configured from the environment
+ * like a deployed function (`SUPABASE_URL`, `SUPABASE_JWT_ISSUER`, `SUPABASE_DB_URL`).
+ *
+ * @param session `token` (trust the token until `exp`) or `check` (ask PostgreSQL, cached 1 s)
+ */
+export function oursHandler(session: 'token' | 'check'): FetchHandler {
+  const config = loadConfig(Deno.env, { require: session === 'check' ? ['dbUrl'] : [] })
+  const auth = createAuth(config)
+  const app = createFunctionApp<AuthEnv>('me', {
+    corsOrigins: config.corsOrigins,
+    methods: ['GET'],
+  })
+  app.get('/', requireUser(auth, { session }), (c) => c.json({ id: c.var.auth.user.id }))
+  return app.fetch
+}
+
+/**
+ * The reference for case 3: jose's `jwtVerify` in a plain Hono middleware, with the remote key set
+ * built once (Supabase's jose template) and the same policy as edge-auth, so the comparison is of
+ * edge-auth's wrapper, not of the rules.
+ */
+export function joseHandler(): FetchHandler {
+  const config = loadConfig(Deno.env)
+  if (config.keySource.kind !== 'remote') throw new Error('The jose case needs a remote JWKS')
+  const keys = createRemoteJWKSet(config.keySource.url)
+  const options = {
+    algorithms: [...config.algorithms],
+    issuer: config.issuer,
+    audience: config.audience,
+    requiredClaims: ['exp', 'iat', 'sub', 'role', 'session_id'],
+    clockTolerance: config.clockToleranceSeconds,
+    maxTokenAge: config.maxTokenAgeSeconds,
+  }
+  const app = new Hono<{ Variables: { sub: string } }>()
+  app.get('/me', async (c, next) => {
+    const header = c.req.header('Authorization') ?? ''
+    try {
+      const { payload } = await jwtVerify(header.replace(/^Bearer /, ''), keys, options)
+      c.set('sub', payload.sub!)
+    } catch {
+      return c.json({ error: 'invalid_token' }, 401)
+    }
+    await next()
+  }, (c) => c.json({ id: c.var.sub }))
+  return app.fetch
+}

@@ -1,0 +1,79 @@
+/**
+ * Memory taken by a full verified-token cache: one instance verifies as many distinct tokens as
+ * the cache holds (default 10,000), the tokens are then referenced by the cache alone, and the
+ * heap growth after a full GC is compared with the same run on an instance whose cache is off
+ * (size 0), so everything but the cache (its entries and the token strings it keeps) cancels out. Prints one JSON line. Needs `--v8-flags=--expose-gc`:
+ *
+ *   deno run -A --v8-flags=--expose-gc tests/bench/cache_memory.ts [--payload file.json]
+ *
+ * `--payload` is the payload of a real access token (JSON), so entries have real sizes; without it
+ * the test helpers' Supabase-shaped claims are used.
+ *
+ * @module
+ */
+import { createAuth } from '../../functions/_shared/auth.ts'
+import { testConfig } from '../_helpers/jwks_server.ts'
+import { claims, generateKeyPair, jwksOf, sign, type TestKey } from '../_helpers/keys.ts'
+
+const gc = (globalThis as { gc?: () => void }).gc
+if (!gc) throw new Error('Run with --v8-flags=--expose-gc')
+
+function option(name: string): string | undefined {
+  const index = Deno.args.indexOf(`--${name}`)
+  return index >= 0 ? Deno.args[index + 1] : undefined
+}
+
+const payloadFile = option('payload')
+const template = payloadFile ? JSON.parse(await Deno.readTextFile(payloadFile)) : claims()
+const key = await generateKeyPair('ES256')
+
+/** Heap in use after full GCs; event-loop turns in between release what settled promises hold. */
+async function settle(): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    gc!()
+  }
+  return Deno.memoryUsage().heapUsed
+}
+
+/** Heap growth of one instance after verifying `count` distinct tokens it alone keeps. */
+async function growth(key: TestKey, cacheSize: number, count: number): Promise<number> {
+  const config = testConfig({
+    SUPABASE_JWKS: JSON.stringify(jwksOf(key)),
+    SUPABASE_JWT_ISSUER: template.iss,
+    EDGE_AUTH_TOKEN_CACHE_SIZE: String(cacheSize),
+  })
+  const auth = createAuth(config, { sessionQuery: () => Promise.resolve(true) })
+  // Key import and jose's caches are warmed before the first reading.
+  await auth.verify(await sign(key, fresh()))
+  const before = await settle()
+  let tokens: string[] | null = await Promise.all(
+    Array.from({ length: count }, () => sign(key, fresh())),
+  )
+  for (const token of tokens) await auth.verify(token)
+  tokens = null
+  const after = await settle()
+  // Keeps the instance (and its cache) alive until after the reading.
+  if ((await auth.keysReady()) !== true) throw new Error('keys not ready')
+  return after - before
+}
+
+/** The template's claims, made current, with a new session so every token differs in content. */
+function fresh(): Record<string, unknown> {
+  const iat = Math.floor(Date.now() / 1000)
+  return { ...template, session_id: crypto.randomUUID(), iat, exp: iat + 3600 }
+}
+
+const size = Number(option('size') ?? '10000')
+const tokenLength = (await sign(key, fresh())).length
+const withCache = await growth(key, size, size)
+const withoutCache = await growth(key, 0, size)
+const bytes = withCache - withoutCache
+console.log(JSON.stringify({
+  entries: size,
+  token_length: tokenLength,
+  heap_bytes: bytes,
+  // The same run without a cache: close to 0 when nothing else kept the tokens alive.
+  control_heap_bytes: withoutCache,
+  bytes_per_entry: Math.round(bytes / size),
+}))

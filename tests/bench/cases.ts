@@ -1,0 +1,241 @@
+/**
+ * What the HTTP benchmark runs, in order, and the targets of issue 6 over the results.
+ *
+ * @module
+ */
+import type { ServerName } from './server.ts'
+
+/**
+ * What wrk sends: one token on every request, or the next distinct token each time. The rows
+ * without authentication get the same token too (and ignore it), so every row parses the same
+ * request and only what the server does with it differs.
+ */
+export type Load = 'repeated' | 'distinct'
+
+/** One row of the benchmark. */
+export interface BenchCase {
+  /** Stable id, used in the JSON and by `--only`. */
+  id: string
+  /** The issue's numbering (0 to 7), or a letter for reference rows. */
+  row: string
+  label: string
+  server: ServerName
+  load: Load
+  /** Extra environment of the server process (besides the common Supabase variables). */
+  env?: (shared: SharedEnv) => Record<string, string>
+}
+
+/** What every server process can be given. */
+export interface SharedEnv {
+  /** The JWKS as JSON, fetched once from the auth server. */
+  jwks: string
+  /** The counting proxy's JWKS URL. */
+  jwksUrl: string
+}
+
+/** The rows, run one at a time in this order. */
+export const CASES: readonly BenchCase[] = [
+  {
+    id: 'trivial',
+    row: 'L',
+    label: 'trivial `Deno.serve` handler, no Hono (load-generator ceiling)',
+    server: 'trivial',
+    load: 'repeated',
+  },
+  {
+    id: 'trivial-lua',
+    row: 'L′',
+    label: 'same, wrk sending a distinct token per request (Lua ceiling)',
+    server: 'trivial',
+    load: 'distinct',
+  },
+  {
+    id: 'baseline',
+    row: '0',
+    label: 'Hono route, no auth (baseline)',
+    server: 'hono',
+    load: 'repeated',
+  },
+  {
+    id: 'headers',
+    row: '0″',
+    label: 'Hono route + the 4 response headers the contract requires, no auth',
+    server: 'hono-headers',
+    load: 'repeated',
+  },
+  {
+    id: 'factory',
+    row: '0′',
+    label: 'edge-auth `createFunctionApp` (CORS, security headers), no auth',
+    server: 'factory',
+    load: 'repeated',
+  },
+  {
+    id: 'ours-token',
+    row: '1',
+    label: "edge-auth `requireUser({ session: 'token' })`, repeated token",
+    server: 'ours-token',
+    load: 'repeated',
+  },
+  {
+    id: 'ours-check',
+    row: '2',
+    label: "edge-auth `requireUser({ session: 'check' })`, repeated token, PostgreSQL",
+    server: 'ours-check',
+    load: 'repeated',
+  },
+  {
+    id: 'ours-distinct',
+    row: '3',
+    label: "edge-auth `requireUser({ session: 'token' })`, distinct token per request",
+    server: 'ours-token',
+    load: 'distinct',
+  },
+  {
+    id: 'jose-distinct',
+    row: 'J',
+    label: 'jose `jwtVerify` per request (same policy), distinct token per request',
+    server: 'jose',
+    load: 'distinct',
+  },
+  {
+    id: 'supabase-server',
+    row: '4',
+    label: '`@supabase/server` Hono adapter, `auth: user`, JWKS from `SUPABASE_URL`',
+    server: 'supabase-server',
+    load: 'repeated',
+  },
+  {
+    id: 'supabase-server-inline',
+    row: '4′',
+    label: '`@supabase/server` Hono adapter, `auth: user`, inline `SUPABASE_JWKS`',
+    server: 'supabase-server',
+    load: 'repeated',
+    env: (shared) => ({ SUPABASE_JWKS: shared.jwks }),
+  },
+  {
+    id: 'hono-jwk-uri',
+    row: '5a',
+    label: 'Hono `jwk({ jwks_uri })`',
+    server: 'hono-jwk-uri',
+    load: 'repeated',
+    env: (shared) => ({ BENCH_JWKS_URL: shared.jwksUrl }),
+  },
+  {
+    id: 'hono-jwk-keys',
+    row: '5b',
+    label: 'Hono `jwk({ keys })` (inline keys)',
+    server: 'hono-jwk-keys',
+    load: 'repeated',
+    env: (shared) => ({ BENCH_JWKS: shared.jwks }),
+  },
+  {
+    id: 'get-claims',
+    row: '6',
+    label: 'supabase-js `auth.getClaims(token)` in the handler',
+    server: 'get-claims',
+    load: 'repeated',
+  },
+  {
+    id: 'get-user',
+    row: '7',
+    label: 'supabase-js `auth.getUser(token)` in the handler (auth server call)',
+    server: 'get-user',
+    load: 'repeated',
+  },
+]
+
+/** One step from the baseline to case 1 or 2: what each layer keeps of the rate before it. */
+export interface Step {
+  description: string
+  ratio: number
+}
+
+/**
+ * Splits T1 and T2 into layers, where their rows ran: the contract's response headers, edge-auth's
+ * app factory, the authentication itself, the session check.
+ *
+ * @param rps requests per second by case id
+ * @returns the steps that can be computed
+ */
+export function decompose(rps: Record<string, number>): Step[] {
+  const steps: [string, string, string][] = [
+    ['headers', 'baseline', "the contract's 4 response headers (0″ ÷ 0)"],
+    ['factory', 'headers', 'edge-auth `createFunctionApp` beyond those headers (0′ ÷ 0″)'],
+    ['ours-token', 'factory', 'authentication, repeated token ((1) ÷ 0′)'],
+    ['ours-check', 'ours-token', 'the session check ((2) ÷ (1))'],
+  ]
+  return steps.flatMap(([a, b, description]) =>
+    rps[a] !== undefined && rps[b] !== undefined ? [{ description, ratio: rps[a]! / rps[b]! }] : []
+  )
+}
+
+/** A target of the issue, checked on one run. */
+export interface Target {
+  id: string
+  description: string
+  /** The measured ratio, or null when a row it needs did not run. */
+  value: number | null
+  required: number
+  met: boolean | null
+}
+
+/**
+ * Evaluates the issue's targets.
+ *
+ * @param rps requests per second by case id
+ * @param inProcess the in-process verification rates (verify_bench.ts), if it ran
+ * @returns the targets with their measured ratios
+ */
+export function evaluateTargets(
+  rps: Record<string, number>,
+  inProcess: { jose_unique: number; ours_unique: number } | null,
+): Target[] {
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? null : a / b
+  const fastestJwk = Math.max(rps['hono-jwk-uri'] ?? 0, rps['hono-jwk-keys'] ?? 0) || undefined
+  const rows: [string, string, number | null, number][] = [
+    ['T1', '(1) ours, repeated token ÷ (0) baseline', ratio(rps['ours-token'], rps.baseline), 0.8],
+    ['T2', '(2) ours, session check ÷ (0) baseline', ratio(rps['ours-check'], rps.baseline), 0.6],
+    [
+      'T3',
+      'in process: ours `verify` ÷ jose `jwtVerify`, distinct tokens (verify_bench)',
+      inProcess ? inProcess.ours_unique / inProcess.jose_unique : null,
+      0.9,
+    ],
+    [
+      'T3′',
+      'over HTTP: (3) ours, distinct tokens ÷ (J) jose `jwtVerify`, distinct tokens',
+      ratio(rps['ours-distinct'], rps['jose-distinct']),
+      0.9,
+    ],
+    [
+      'T4',
+      '(1) ours ÷ (4) `@supabase/server` (faster of 4, 4′)',
+      ratio(
+        rps['ours-token'],
+        Math.max(rps['supabase-server'] ?? 0, rps['supabase-server-inline'] ?? 0) || undefined,
+      ),
+      10,
+    ],
+    [
+      'T5',
+      '(1) ours ÷ (5) Hono `jwk` (faster of 5a, 5b)',
+      ratio(rps['ours-token'], fastestJwk),
+      10,
+    ],
+    [
+      'T6',
+      '(2) ours, session check ÷ (7) `getUser`',
+      ratio(rps['ours-check'], rps['get-user']),
+      20,
+    ],
+  ]
+  return rows.map(([id, description, value, required]) => ({
+    id,
+    description,
+    value,
+    required,
+    met: value === null ? null : value >= required,
+  }))
+}

@@ -1,0 +1,212 @@
+/**
+ * `deno task bench`: edge-auth side by side with its peers, in one run on one machine.
+ *
+ * 1. In process (`in_process.ts`): `verify_bench.ts` (our verifier vs jose's `jwtVerify`) and the
+ *    memory of a full token cache (`cache_memory.ts`), each in its own child process.
+ * 2. Over HTTP: an ephemeral local stack (PostgreSQL + the real Supabase Auth server), a counting
+ *    proxy in front of the auth server as every server's `SUPABASE_URL`, then each case of
+ *    `cases.ts` as its own `deno serve` process on loopback, one at a time, warmed up and then
+ *    loaded by wrk with the same settings (`run_case.ts`); distinct-token cases get tokens minted
+ *    in advance. Every round runs every case again, interleaved.
+ * 3. Cold start (`cold_start.ts`): process start to the first 200 on `me`, for edge-auth's `me`
+ *    function and for a `@supabase/server` equivalent.
+ *
+ * Prints a Markdown report on stdout (progress on stderr) and writes the figures as JSON to
+ * `--out` (default `.local/bench/bench-<date>.json`).
+ *
+ *   deno run --allow-all tests/bench/main.ts [--duration 4] [--warmup 1] [--connections 50]
+ *     [--threads 2] [--tokens 30000] [--rounds 3] [--cold-runs 5] [--only id,id] [--out file]
+ *     [--no-in-process] [--no-cold-start] [--profile]
+ *
+ * `--profile` samples each selected server's CPU during its first round (V8 inspector) and writes
+ * `<case>.cpuprofile` beside the JSON, with a summary of where the time went. Sampling slows the
+ * fastest rows by up to a quarter, so a profiled round counts only when its case has no other.
+ *
+ * Needs the Supabase Auth server (`AUTH_SERVER_BIN`, `.local/bin/auth` or `go install`) and wrk
+ * (installed with apt-get when missing). Sends load to 127.0.0.1 only.
+ *
+ * @module
+ */
+import { dirname, join } from 'node:path'
+import { type BenchStack, mintTokens, startBenchStack } from './bench_stack.ts'
+import { CASES, decompose, evaluateTargets, type SharedEnv } from './cases.ts'
+import { measureColdStarts } from './cold_start.ts'
+import { type CountingProxy, startCountingProxy } from './counting_proxy.ts'
+import { machineInfo, runCacheMemory, runVerifyBench } from './in_process.ts'
+import { type BenchReport, type CaseResult, markdown, toJson } from './report.ts'
+import { pickRound, runCase, type RunContext } from './run_case.ts'
+import { ensureWrk } from './wrk.ts'
+
+function option(name: string, fallback: string): string {
+  const index = Deno.args.indexOf(`--${name}`)
+  return index >= 0 && Deno.args[index + 1] !== undefined ? Deno.args[index + 1]! : fallback
+}
+
+function count(name: string, fallback: number, min: number): number {
+  const value = Number(option(name, String(fallback)))
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`--${name} must be an integer ≥ ${min}`)
+  }
+  return value
+}
+
+const settings = {
+  durationSeconds: count('duration', 4, 1),
+  warmupSeconds: count('warmup', 1, 0),
+  connections: count('connections', 50, 1),
+  threads: count('threads', 2, 1),
+  tokens: count('tokens', 30_000, 100),
+  rounds: count('rounds', 3, 1),
+  coldRuns: count('cold-runs', 5, 1),
+}
+const only = option('only', '').split(',').filter(Boolean)
+const unknown = only.filter((id) => !CASES.some((c) => c.id === id))
+if (unknown.length > 0) throw new Error(`Unknown case in --only: ${unknown.join(', ')}`)
+const selected = only.length > 0 ? CASES.filter((c) => only.includes(c.id)) : CASES
+const out = option('out', join('.local', 'bench', `bench-${stamp()}.json`))
+const inProcess = !Deno.args.includes('--no-in-process')
+const coldStart = !Deno.args.includes('--no-cold-start')
+const profile = Deno.args.includes('--profile')
+
+const log = (message: string) => console.error(`bench: ${message}`)
+// Interrupted: every child (wrk, the server under test, the stack) is stopped before exiting.
+const interrupted = new AbortController()
+const cleanups: (() => Promise<unknown>)[] = []
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)
+}
+
+async function main(): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    Deno.addSignalListener(signal, () => {
+      if (interrupted.signal.aborted) return
+      log(`${signal}: stopping`)
+      interrupted.abort()
+      ;(async () => {
+        for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
+        Deno.exit(130)
+      })()
+    })
+  }
+  const wrk = await ensureWrk(log)
+  const workDir = await Deno.makeTempDir({ prefix: 'edge-auth-bench-' })
+  cleanups.push(() => Deno.remove(workDir, { recursive: true }))
+  let bench: BenchStack | null = null
+  let proxy: CountingProxy | null = null
+  let stackDir: string | null = null
+  try {
+    if (inProcess) log('in process: verify_bench.ts (ours vs jose jwtVerify)')
+    const verifyJson = inProcess ? await runVerifyBench(workDir, interrupted.signal) : null
+
+    log('starting an ephemeral local stack')
+    // Its own temporary directory: PostgreSQL runs as another OS user and must reach it.
+    stackDir = await Deno.makeTempDir({ prefix: 'edge-auth-bench-stack-' })
+    cleanups.push(() => Deno.remove(stackDir!, { recursive: true }))
+    bench = await startBenchStack(stackDir, log)
+    const stack = bench.stack
+    cleanups.push(() => bench!.stop())
+    proxy = startCountingProxy(`http://127.0.0.1:${stack.info.ports.auth}`)
+    cleanups.push(() => proxy!.close())
+    if (inProcess) log('in process: memory of a full token cache')
+    const memory = inProcess
+      ? await runCacheMemory(workDir, bench.accessToken, interrupted.signal)
+      : null
+
+    const runFile = join(workDir, 'tokens.txt')
+    const warmFile = join(workDir, 'warm-tokens.txt')
+    if (selected.some((c) => c.load === 'distinct')) {
+      log(`minting ${settings.tokens.toLocaleString('en-US')} + 12,000 (warm-up) distinct tokens`)
+      await mintTokens(stack, bench.accessToken, settings.tokens, runFile)
+      // More than the token cache holds, so the warm-up is cold too.
+      await mintTokens(stack, bench.accessToken, 12_000, warmFile)
+    }
+    const common: Record<string, string> = {
+      SUPABASE_URL: proxy.url,
+      SUPABASE_JWT_ISSUER: stack.info.issuer,
+      SUPABASE_ANON_KEY: stack.info.anonKey,
+      SUPABASE_PUBLISHABLE_KEY: stack.info.anonKey,
+      SUPABASE_SERVICE_ROLE_KEY: stack.info.serviceRoleKey,
+      SUPABASE_SECRET_KEY: stack.info.serviceRoleKey,
+      SUPABASE_DB_URL: stack.info.dbUrl,
+    }
+    const shared: SharedEnv = {
+      jwks: bench.jwks,
+      jwksUrl: `${proxy.url}/auth/v1/.well-known/jwks.json`,
+    }
+    const context: RunContext = {
+      workDir,
+      proxy,
+      common,
+      shared,
+      token: bench.accessToken,
+      runFile,
+      warmFile,
+      settings,
+      signal: interrupted.signal,
+      onInterrupt(cleanup) {
+        cleanups.push(cleanup)
+        return () => cleanups.splice(cleanups.indexOf(cleanup), 1)
+      },
+      profileDir: dirname(out),
+    }
+    const profiles: string[] = []
+
+    const rounds: CaseResult[][] = []
+    for (let round = 0; round < settings.rounds; round++) {
+      const results: CaseResult[] = []
+      for (const benchCase of selected) {
+        log(`round ${round + 1}/${settings.rounds}: ${benchCase.row} ${benchCase.id}`)
+        // One profile per case is enough; it would only be overwritten by later rounds.
+        const run = await runCase(benchCase, context, profile && round === 0)
+        results.push(run.result)
+        if (run.profile) profiles.push(run.profile)
+      }
+      rounds.push(results)
+    }
+    const cases = selected.map((_, index) => pickRound(rounds.map((r) => r[index]!)))
+    const baseline = cases.find((c) => c.id === 'baseline')?.requestsPerSecond
+    for (const c of cases) c.ratio = baseline ? c.requestsPerSecond / baseline : null
+
+    const cold = coldStart
+      ? await measureColdStarts({
+        env: common,
+        token: bench.accessToken,
+        runs: settings.coldRuns,
+        workDir,
+        log,
+      })
+      : []
+    const rps = Object.fromEntries(cases.map((c) => [c.id, c.requestsPerSecond]))
+    const report: BenchReport = {
+      date: new Date().toISOString(),
+      machine: await machineInfo(wrk),
+      settings: { ...settings, tokenCacheSize: 10_000, loadGenerator: 'wrk' },
+      cases,
+      verifyInProcess: verifyJson,
+      coldStart: cold,
+      tokenCacheMemory: memory,
+      targets: evaluateTargets(rps, verifyJson?.ops_per_second ?? null),
+      steps: decompose(rps),
+    }
+    await Deno.mkdir(dirname(out), { recursive: true })
+    await Deno.writeTextFile(out, JSON.stringify(toJson(report), null, 2) + '\n')
+    console.log(markdown(report))
+    for (const text of profiles) console.log(text)
+    console.log(`\nJSON: ${out}`)
+  } finally {
+    await proxy?.close().catch(() => {})
+    await bench?.stop()
+    await Deno.remove(workDir, { recursive: true }).catch(() => {})
+    if (stackDir) await Deno.remove(stackDir, { recursive: true }).catch(() => {})
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main()
+  } catch (error) {
+    // Interrupted: what failed is what the abort stopped; the signal handler exits once clean.
+    if (!interrupted.signal.aborted) throw error
+  }
+}
