@@ -238,9 +238,6 @@ export class AuthServer {
       // only for requests made with the secret key (the login and refresh functions), as hosted.
       GOTRUE_SECURITY_SB_FORWARDED_FOR_ENABLED: 'true',
       GOTRUE_LOG_LEVEL: 'info',
-      // Without an idle pool the auth server opens a PostgreSQL connection per request, which
-      // under load turns logins into timeouts.
-      GOTRUE_DB_MAX_IDLE_POOL_SIZE: '10',
       ...rateLimits,
     }
     const overrides = { ...Deno.env.toObject(), ...this.#options.env }

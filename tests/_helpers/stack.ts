@@ -261,6 +261,8 @@ export interface TestStackOptions {
   functionsEnv?: Record<string, string>
   /** More `GOTRUE_*` settings for the auth server (e.g. a low rate limit). */
   authEnv?: Record<string, string>
+  /** Access-token lifetime in seconds (default 3600). */
+  jwtExp?: number
 }
 
 /** A stack of one test's own, and the temporary directory it lives in. */
@@ -298,6 +300,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<De
       functionsOutput: 'file',
       functionsEnv: options.functionsEnv,
       authEnv: options.authEnv,
+      jwtExp: options.jwtExp,
       log: () => {},
     })
   } catch (err) {

@@ -1,35 +1,21 @@
 // Expiry as part of the lifecycle, end to end: a stack of its own whose access tokens live 3 s
 // (and functions with no clock tolerance), so a real token expires during the test.
 import { assert, assertEquals } from '@std/assert'
-import { join } from 'node:path'
-import { repoRoot } from '../../supabase/local/paths.ts'
-import { type LocalStack, startStack } from '../../supabase/local/stack.ts'
+import type { LocalStack } from '../../supabase/local/stack.ts'
 import { assertAuthError } from '../_helpers/assert_auth.ts'
-import { hasAuthServer } from '../_helpers/stack.ts'
+import { hasAuthServer, startTestStack } from '../_helpers/stack.ts'
 
 const LIFETIME_SECONDS = 3
 
 async function withShortLivedStack(work: (stack: LocalStack) => Promise<void>): Promise<void> {
-  const stateDir = await Deno.makeTempDir({ prefix: 'edge-auth-expiry-' })
-  const stack = await startStack({
-    stateDir,
-    gatewayPort: 0,
-    pgPort: 0,
-    authPort: 0,
-    authBinDir: join(repoRoot, '.local', 'bin'),
-    installAuth: false,
+  const dedicated = await startTestStack({
     jwtExp: LIFETIME_SECONDS,
-    demoUser: false,
-    fastPostgres: true,
-    functionsOutput: 'file',
     functionsEnv: { EDGE_AUTH_CLOCK_TOLERANCE_SECONDS: '0' },
-    log: () => {},
   })
   try {
-    await work(stack)
+    await work(dedicated.stack)
   } finally {
-    await stack.stop()
-    await Deno.remove(stateDir, { recursive: true }).catch(() => {})
+    await dedicated.dispose()
   }
 }
 

@@ -1,9 +1,8 @@
 // The `me` function and the verification core against the real local stack: the real auth
 // server's tokens and JWKS, real PostgreSQL behind the session check, and key rotation.
 import { assert, assertEquals } from '@std/assert'
-import { decodeJwt, decodeProtectedHeader, importJWK, type JWTPayload, SignJWT } from 'jose'
+import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose'
 import { createAuth } from '../../functions/_shared/auth.ts'
-import { type Config, loadConfig } from '../../functions/_shared/config.ts'
 import { closeDatabase, database } from '../../functions/_shared/database.ts'
 import { ApiError } from '../../functions/_shared/errors.ts'
 import { createSessionChecker } from '../../functions/_shared/session_check.ts'
@@ -13,6 +12,8 @@ import { countingFetch, ManualClock } from '../_helpers/jwks_server.ts'
 import {
   createTestUser,
   hasAuthServer,
+  mintToken,
+  stackConfig,
   stackControl,
   testStack,
   type TestUser,
@@ -66,41 +67,6 @@ async function untilRefused(token: string, limitMs: number): Promise<[Response, 
     await response.body?.cancel()
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
-}
-
-/** A token minted with the stack's current signing key: valid claims, with overrides. */
-async function mint(overrides: JWTPayload): Promise<string> {
-  const stack = testStack()
-  const jwk = JSON.parse(await Deno.readTextFile(stack.signingKeyPath!))
-  const key = await importJWK({ ...jwk, key_ops: undefined }, 'ES256')
-  const now = Math.floor(Date.now() / 1000)
-  const claims: JWTPayload = {
-    iss: stack.issuer,
-    aud: 'authenticated',
-    sub: crypto.randomUUID(),
-    session_id: crypto.randomUUID(),
-    role: 'authenticated',
-    is_anonymous: false,
-    aal: 'aal1',
-    iat: now,
-    exp: now + 600,
-    ...overrides,
-  }
-  return await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: jwk.kid, typ: 'JWT' })
-    .sign(key)
-}
-
-/** The in-process configuration of the stack (what the functions get from the environment). */
-function stackConfig(vars: Record<string, string> = {}): Config {
-  const stack = testStack()
-  const env: Record<string, string> = {
-    SUPABASE_URL: stack.url,
-    SUPABASE_DB_URL: stack.dbUrl,
-    SUPABASE_JWKS_URL: stack.jwksUrl,
-    SUPABASE_JWT_ISSUER: stack.issuer,
-    ...vars,
-  }
-  return loadConfig({ get: (name) => env[name] })
 }
 
 Deno.test({
@@ -196,16 +162,16 @@ Deno.test({
   ignore: ignore || !testStack().signingKeyPath,
   async fn() {
     const now = Math.floor(Date.now() / 1000)
-    const expired = await mint({ iat: now - 600, exp: now - 60 })
+    const expired = await mintToken({ iat: now - 600, exp: now - 60 })
     await assertAuthError(await me(expired), 'BADTOKEN', 'tokenExpired', [expired])
     for (const overrides of [{ iss: 'https://evil.example/auth/v1' }, { aud: 'anon' }]) {
-      const token = await mint(overrides)
+      const token = await mintToken(overrides)
       await assertAuthError(await me(token), 'BADTOKEN', 'badClaims', [token])
     }
-    const anon = await mint({ role: 'anon' })
+    const anon = await mintToken({ role: 'anon' })
     await assertAuthError(await me(anon), 'SCOPE', 'roleNotAllowed', [anon])
     // A well-formed token for a session that never existed: valid signature, dead session.
-    const ghost = await mint({})
+    const ghost = await mintToken({})
     await assertAuthError(await me(ghost), 'BADTOKEN', 'sessionRevoked', [ghost])
   },
 })
