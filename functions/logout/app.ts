@@ -32,6 +32,7 @@ export function createLogoutApp(config: Config, deps: LogoutDeps): Hono<AuthEnv>
   })
   app.post(
     '/',
+    // The scope is checked before authentication, so a bad one is a 400 whatever the token.
     (c, next) => {
       readScope(new URL(c.req.url).searchParams)
       return next()
@@ -47,7 +48,8 @@ export function createLogoutApp(config: Config, deps: LogoutDeps): Hono<AuthEnv>
       } else {
         await endInDatabase(deps.sql(), user.id, session.id, scope)
       }
-      deps.auth.forgetSession(session.id)
+      // `others` keeps the caller's own session alive; the other scopes end it.
+      if (scope !== 'others') deps.auth.forgetSession(session.id)
       return c.body(null, 204)
     },
   )
