@@ -24,6 +24,8 @@ export interface TestUser {
 
 /** Options for {@linkcode createTestUser}. */
 export interface CreateTestUserOptions {
+  /** The email (default: a unique one). */
+  email?: string
   password?: string
   userMetadata?: Record<string, unknown>
   appMetadata?: Record<string, unknown>
@@ -116,7 +118,7 @@ export async function stackControl(
  */
 export async function createTestUser(options: CreateTestUserOptions = {}): Promise<TestUser> {
   const stack = options.stack ?? testStack()
-  const email = `test-${crypto.randomUUID()}@example.com`
+  const email = options.email ?? `test-${crypto.randomUUID()}@example.com`
   const password = options.password ?? `pw-${crypto.randomUUID()}`
   const response = await fetch(`${stack.url}/auth/v1/admin/users`, {
     method: 'POST',

@@ -3,7 +3,7 @@
 // with the HTTP statuses and error codes each step printed compared with its ```text block.
 // Tokens, ids and dates differ from run to run and are not compared.
 import { assert, assertEquals } from '@std/assert'
-import { hasAuthServer, testStack } from '../_helpers/stack.ts'
+import { createTestUser, hasAuthServer, testStack } from '../_helpers/stack.ts'
 import { fences, readme, section } from './markdown.ts'
 
 const heading = 'Try it: the session lifecycle with curl'
@@ -51,19 +51,12 @@ function walkthroughCredentials(steps: Step[]): { email: string; password: strin
 
 /** The walkthrough runs against `deno task start`, which has the demo user; a test stack has not. */
 async function ensureUser(credentials: { email: string; password: string }): Promise<void> {
-  const stack = testStack()
-  const response = await fetch(`${stack.url}/auth/v1/admin/users`, {
-    method: 'POST',
-    headers: {
-      apikey: stack.serviceRoleKey,
-      Authorization: `Bearer ${stack.serviceRoleKey}`,
-      'Content-Type': 'application/json',
-    },
-    body: JSON.stringify({ ...credentials, email_confirm: true }),
-  })
-  const text = await response.text()
-  if (response.ok || (response.status === 422 && /email_exists|already/.test(text))) return
-  throw new Error(`Cannot create the walkthrough's user (${response.status}): ${text}`)
+  try {
+    await createTestUser(credentials)
+  } catch (error) {
+    // Already there (the demo user of `deno task start`): nothing to do.
+    if (!/email_exists|already/.test((error as Error).message)) throw error
+  }
 }
 
 function commandExists(name: string): boolean {

@@ -3,7 +3,7 @@
 import { assert, assertEquals } from '@std/assert'
 import type { LocalStack } from '../../supabase/local/stack.ts'
 import { assertAuthError } from '../_helpers/assert_auth.ts'
-import { hasAuthServer, startTestStack } from '../_helpers/stack.ts'
+import { createTestUser, hasAuthServer, startTestStack } from '../_helpers/stack.ts'
 
 const LIFETIME_SECONDS = 3
 
@@ -35,19 +35,8 @@ Deno.test({
   ignore: !hasAuthServer,
   async fn() {
     await withShortLivedStack(async (stack) => {
-      const { url, functionsUrl, serviceRoleKey } = stack.info
-      const email = `expiry-${crypto.randomUUID()}@example.com`
-      const password = `pw-${crypto.randomUUID()}`
-      const created = await fetch(`${url}/auth/v1/admin/users`, {
-        method: 'POST',
-        headers: {
-          apikey: serviceRoleKey,
-          Authorization: `Bearer ${serviceRoleKey}`,
-          'Content-Type': 'application/json',
-        },
-        body: JSON.stringify({ email, password, email_confirm: true }),
-      })
-      assertEquals(created.status, 200, await created.text())
+      const { functionsUrl } = stack.info
+      const { email, password } = await createTestUser({ stack: stack.info })
 
       const login = await post(`${functionsUrl}/login`, { email, password })
       assertEquals(login.status, 200)
