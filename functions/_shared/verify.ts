@@ -33,6 +33,26 @@ const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'role', 'session_id']
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /**
+ * The options every token is verified with: jose's part of the policy (the rest — a string `kid`,
+ * `exp − iat`, UUIDs — is checked after it).
+ *
+ * @param config algorithms, issuer, audience, tolerance, maximum age, legacy secret
+ * @returns the options for `jwtVerify`
+ */
+export function verifyOptions(config: Config): JWTVerifyOptions {
+  return {
+    // HS256 joins the list only with a legacy secret, and getKey() limits it to kid-less tokens.
+    algorithms: config.legacySecret ? [...config.algorithms, 'HS256'] : [...config.algorithms],
+    issuer: config.issuer,
+    audience: config.audience,
+    requiredClaims: REQUIRED_CLAIMS,
+    clockTolerance: config.clockToleranceSeconds,
+    // Without maxTokenAge jose never looks at `iat`, so a future `iat` would pass (S12).
+    maxTokenAge: config.maxTokenAgeSeconds,
+  }
+}
+
+/**
  * Creates the verifier of an instance; call it once, as it owns the token cache.
  *
  * @param config algorithms, issuer, audience, tolerance, maximum age, cache size, legacy secret
@@ -47,16 +67,7 @@ export function createVerifier(
 ): Verifier {
   const legacySecret = config.legacySecret
   const tolerance = config.clockToleranceSeconds
-  const options: JWTVerifyOptions = {
-    // HS256 joins the list only with a legacy secret, and getKey() limits it to kid-less tokens.
-    algorithms: legacySecret ? [...config.algorithms, 'HS256'] : [...config.algorithms],
-    issuer: config.issuer,
-    audience: config.audience,
-    requiredClaims: REQUIRED_CLAIMS,
-    clockTolerance: tolerance,
-    // Without maxTokenAge jose never looks at `iat`, so a future `iat` would pass (S12).
-    maxTokenAge: config.maxTokenAgeSeconds,
-  }
+  const options = verifyOptions(config)
   const cache = createTokenCache<AuthContext>(config.tokenCacheSize)
   keys.onKidsRemoved((kids) => cache.dropKids(kids))
 

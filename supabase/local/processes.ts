@@ -169,28 +169,38 @@ export function spawnManaged(cmd: string, args: string[], options: SpawnOptions)
       return running
     },
     async stop(timeoutMs = 10_000) {
-      if (running) {
-        try {
-          child.kill('SIGTERM')
-        } catch {
-          // Already exited between the check and the signal.
-        }
-        const timer = setTimeout(() => {
-          try {
-            child.kill('SIGKILL')
-          } catch {
-            // Exited meanwhile.
-          }
-        }, timeoutMs)
-        try {
-          await exited
-        } finally {
-          clearTimeout(timer)
-        }
-      } else {
-        await exited
-      }
+      if (running) await terminate(child, exited, timeoutMs)
+      else await exited
     },
+  }
+}
+
+/**
+ * Stops a child: SIGTERM, then SIGKILL if it has not exited within `timeoutMs`.
+ *
+ * @param child the process
+ * @param exited settles once the child has exited (and its output is drained)
+ * @param timeoutMs grace period before SIGKILL
+ * @returns when `exited` has settled
+ */
+export async function terminate(
+  child: Deno.ChildProcess,
+  exited: Promise<unknown>,
+  timeoutMs: number,
+): Promise<void> {
+  const signal = (name: Deno.Signal) => {
+    try {
+      child.kill(name)
+    } catch {
+      // Already exited.
+    }
+  }
+  signal('SIGTERM')
+  const timer = setTimeout(() => signal('SIGKILL'), timeoutMs)
+  try {
+    await exited
+  } finally {
+    clearTimeout(timer)
   }
 }
 

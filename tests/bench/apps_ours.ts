@@ -10,6 +10,7 @@ import { createFunctionApp } from '../../functions/_shared/app_factory.ts'
 import { createAuth } from '../../functions/_shared/auth.ts'
 import { loadConfig } from '../../functions/_shared/config.ts'
 import { type AuthEnv, requireUser } from '../../functions/_shared/require_user.ts'
+import { verifyOptions } from '../../functions/_shared/verify.ts'
 import { SECURITY_HEADERS } from '../../functions/_shared/responses.ts'
 
 /** A fetch handler, what `deno serve` wants as the default export. */
@@ -79,14 +80,8 @@ export function joseHandler(): FetchHandler {
   const config = loadConfig(Deno.env)
   if (config.keySource.kind !== 'remote') throw new Error('The jose case needs a remote JWKS')
   const keys = createRemoteJWKSet(config.keySource.url)
-  const options = {
-    algorithms: [...config.algorithms],
-    issuer: config.issuer,
-    audience: config.audience,
-    requiredClaims: ['exp', 'iat', 'sub', 'role', 'session_id'],
-    clockTolerance: config.clockToleranceSeconds,
-    maxTokenAge: config.maxTokenAgeSeconds,
-  }
+  // The same policy as edge-auth, so the comparison is of edge-auth's wrapper, not of the rules.
+  const options = verifyOptions(config)
   const app = new Hono<{ Variables: { sub: string } }>()
   app.get('/me', async (c, next) => {
     const header = c.req.header('Authorization') ?? ''

@@ -8,6 +8,7 @@
 import { join } from 'node:path'
 import { freePort } from '../../supabase/local/ports.ts'
 import { repoRoot } from '../../supabase/local/paths.ts'
+import { terminate } from '../../supabase/local/processes.ts'
 
 /** A running server process. */
 export interface ServerProcess {
@@ -94,22 +95,7 @@ export function spawnServer(
     },
     cpuSeconds: () => processCpuSeconds(child.pid, 'self'),
     async stop() {
-      if (!exited) {
-        try {
-          child.kill('SIGTERM')
-        } catch {
-          // Exited between the check and the signal.
-        }
-        const timer = setTimeout(() => {
-          try {
-            child.kill('SIGKILL')
-          } catch {
-            // Exited meanwhile.
-          }
-        }, 5_000)
-        await status
-        clearTimeout(timer)
-      }
+      if (!exited) await terminate(child, status, 5_000)
       await status
     },
     logTail() {

@@ -8,6 +8,7 @@
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import { dirname } from 'node:path'
 import { createAuth } from '../../functions/_shared/auth.ts'
+import { verifyOptions } from '../../functions/_shared/verify.ts'
 import { testConfig } from '../_helpers/jwks_server.ts'
 import { claims, generateKeyPair, jwksOf, sign } from '../_helpers/keys.ts'
 
@@ -25,14 +26,7 @@ const jwks = jwksOf(key)
 const config = testConfig({ SUPABASE_JWKS: JSON.stringify(jwks) })
 const keySet = createLocalJWKSet(jwks)
 // The same policy our verifier applies, so the comparison is of the wrapper, not the rules.
-const joseOptions = {
-  algorithms: [...config.algorithms],
-  issuer: config.issuer,
-  audience: config.audience,
-  requiredClaims: ['exp', 'iat', 'sub', 'role', 'session_id'],
-  clockTolerance: config.clockToleranceSeconds,
-  maxTokenAge: config.maxTokenAgeSeconds,
-}
+const joseOptions = verifyOptions(config)
 
 async function uniqueTokens(count: number): Promise<string[]> {
   return await Promise.all(Array.from({ length: count }, () => sign(key, claims())))

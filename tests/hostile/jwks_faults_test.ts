@@ -11,20 +11,10 @@ import { type JwksMode, startJwksServer } from '../_helpers/jwks_server.ts'
 import { claims, generateKeyPair, jwksOf, sign, type TestKey } from '../_helpers/keys.ts'
 import { closedPort } from '../_helpers/local_server.ts'
 import { type Harness, meHarness } from '../_helpers/me_harness.ts'
+import { quietly } from '../_helpers/quietly.ts'
 
 const published = await generateKeyPair('ES256')
 const unpublished = await generateKeyPair('ES256')
-
-/** Silences the one log line per failed JWKS attempt (asserted in the unit tests). */
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const original = console.error
-  console.error = () => {}
-  try {
-    return await fn()
-  } finally {
-    console.error = original
-  }
-}
 
 async function token(h: Harness, key: TestKey) {
   const c = claims({}, h.clock.now())

@@ -10,6 +10,7 @@ import { createLoginApp } from '../../functions/login/app.ts'
 import { createRefreshApp } from '../../functions/refresh/app.ts'
 import { assertNoEcho } from '../_helpers/assert_auth.ts'
 import { startLocalServer } from '../_helpers/local_server.ts'
+import { quietly } from '../_helpers/quietly.ts'
 
 const REFRESH_TOKEN = 'refresh-token-that-must-not-be-replayed'
 const PASSWORD = 'correct-horse-battery-staple'
@@ -37,17 +38,6 @@ function appsFor(url: string) {
   }
   const config = loadConfig({ get: (name) => vars[name] })
   return { login: createLoginApp(config), refresh: createRefreshApp(config) }
-}
-
-/** Runs `fn` with the function's one log line per outage silenced. */
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const original = console.error
-  console.error = () => {}
-  try {
-    return await fn()
-  } finally {
-    console.error = original
-  }
 }
 
 for (const [label, answer, expected] of FAILURES) {

@@ -25,7 +25,7 @@ Deno.test('loadConfig() keeps an overridden issuer (functions serve: internal UR
   assertEquals(config.issuer, 'http://127.0.0.1:54321/auth/v1')
 })
 
-Deno.test('J13 loadConfig() refuses plain http: off loopback, by literal host name', () => {
+Deno.test('J13 loadConfig() refuses plain http: SUPABASE_URL or SUPABASE_JWKS_URL off loopback, by literal host name; loopback and https start', () => {
   for (
     const url of [
       'http://example.com',
@@ -39,9 +39,14 @@ Deno.test('J13 loadConfig() refuses plain http: off loopback, by literal host na
     assertEquals((error as ConfigError).variable, 'SUPABASE_URL')
     // The message names the variable and the reason, never the value.
     assertEquals(error.message.includes(url), false)
+    const jwksUrl = { SUPABASE_URL: 'https://abcd.supabase.co', SUPABASE_JWKS_URL: url }
+    assertThrows(() => loadConfig(envOf(jwksUrl)), ConfigError)
   }
   for (const url of ['http://127.0.0.1:54321', 'http://localhost:54321', 'http://[::1]:54321']) {
     assertEquals(loadConfig(envOf({ SUPABASE_URL: url })).supabaseUrl.protocol, 'http:')
+  }
+  for (const url of ['https://abcd.supabase.co', 'http://127.0.0.1:54321']) {
+    assertEquals(loadConfig(envOf({ SUPABASE_URL: url })).keySource.kind, 'remote')
   }
 })
 

@@ -6,6 +6,7 @@ import { testConfig } from '../_helpers/jwks_server.ts'
 import { claims, generateKeyPair, jwksOf, sign } from '../_helpers/keys.ts'
 import { meHarness } from '../_helpers/me_harness.ts'
 import { createMeApp } from '../../functions/me/app.ts'
+import { quietly } from '../_helpers/quietly.ts'
 
 const key = await generateKeyPair('ES256')
 
@@ -115,9 +116,7 @@ Deno.test('no SUPABASE_DB_URL and no injected store -> 500 server_misconfigured 
   const config = testConfig({ SUPABASE_JWKS: JSON.stringify(jwksOf(key)) })
   const app = createMeApp(config)
   const token = await sign(key, claims())
-  const original = console.error
-  console.error = () => {}
-  try {
+  await quietly(async () => {
     const response = await app.request('/me', { headers: { Authorization: `Bearer ${token}` } })
     await assertNoEcho(response, [token])
     assertEquals(response.status, 500)
@@ -125,7 +124,5 @@ Deno.test('no SUPABASE_DB_URL and no injected store -> 500 server_misconfigured 
       error: 'server_misconfigured',
       error_description: 'Server misconfigured',
     })
-  } finally {
-    console.error = original
-  }
+  })
 })
