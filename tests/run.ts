@@ -5,7 +5,9 @@
  *
  * With `EDGE_AUTH_TEST_STACK` already set, the tests run against that stack instead (e.g. the
  * `.local/stack.json` of `deno task start`). Without an auth server binary the ephemeral stack
- * starts degraded and the auth-dependent tests are ignored.
+ * starts degraded and the auth-dependent tests are ignored, except under CI (`CI` set), where a
+ * missing auth server is a failure. The lane's settings, `EDGE_AUTH_FUNCTIONS_DENO` (the functions'
+ * Deno) and `EDGE_AUTH_POOLER` (the functions' database path), pass through to the stack.
  *
  * Usage: deno run --allow-all tests/run.ts [deno test arguments]
  *
@@ -51,8 +53,8 @@ async function main(): Promise<number> {
       pgPort: 0,
       authPort: 0,
       demoPort: 0,
-      // CI machines may have no auth binary: run what can run, ignore the rest.
-      requireAuth: false,
+      // Without an auth binary a developer still runs what can run; CI must run everything.
+      requireAuth: isCi(),
       // Reuse the binary of `deno task start` (or AUTH_SERVER_BIN) instead of reinstalling.
       authBinDir: join(repoRoot, '.local', 'bin'),
       demoUser: false,
@@ -61,12 +63,7 @@ async function main(): Promise<number> {
       functionsOutput: 'file',
       log: (message) => console.error(`test stack: ${message}`),
     })
-    const auth = stack.info.authServer
-      ? 'with the auth server'
-      : 'WITHOUT the auth server (auth-dependent tests are ignored)'
-    console.error(
-      `test stack: ready in ${(stack.startMs / 1000).toFixed(1)}s at ${stack.info.url}, ${auth}`,
-    )
+    console.error(describeStack(stack))
     if (signalled) return 130
     child = spawnTests(testArgs, stack.paths.stackJson)
     code = (await child.status).code
@@ -81,6 +78,27 @@ async function main(): Promise<number> {
   return code
 }
 
+/** The lane in one line: what runs the functions, their database path, the auth server. */
+function describeStack(stack: LocalStack): string {
+  const { info } = stack
+  const database = info.database === 'direct'
+    ? 'database direct'
+    : 'database through PgBouncer (transaction mode)'
+  // Said once here rather than by every test file that checks for it.
+  const auth = info.authServer
+    ? 'with the auth server'
+    : `WITHOUT the auth server, so auth-dependent tests are ignored: ${
+      (info.authServerUnavailableReason ?? '').replace(/\s+/g, ' ')
+    }`
+  return `test stack: ready in ${(stack.startMs / 1000).toFixed(1)}s at ${info.url} | ` +
+    `functions on ${info.functionsRuntime} | ${database} | ${auth}`
+}
+
+function isCi(): boolean {
+  const value = Deno.env.get('CI')
+  return value !== undefined && value !== '' && value !== '0' && value !== 'false'
+}
+
 function spawnTests(args: string[], stackJson: string): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ['test', '--allow-all', ...args],
@@ -93,7 +111,7 @@ function spawnTests(args: string[], stackJson: string): Deno.ChildProcess {
 
 /** The state directory is deleted afterwards, so show the children's last words on failure. */
 function printLogs(stack: LocalStack): void {
-  for (const name of ['functions.log', 'auth.log']) {
+  for (const name of ['functions.log', 'auth.log', 'pgbouncer.log']) {
     const tail = tailFile(join(stack.paths.logs, name), 30)
     if (tail) console.error(`--- test stack: last lines of ${name} ---\n${tail}`)
   }

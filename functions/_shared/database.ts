@@ -15,7 +15,7 @@ const clients = new Map<string, postgres.Sql>()
  *
  * Settings: at most 5 connections (an Edge Function instance serves few requests at once, and
  * Supabase's pooler limits clients), `prepare: false` (the pooler in transaction mode rejects
- * prepared statements), a 3 s connect timeout (a down database fails fast: the caller answers
+ * prepared statements), no type lookup per connection, a 3 s connect timeout (a down database fails fast: the caller answers
  * 503), reconnection delays of at most 0.5 s, idle connections closed after 20 s, notices not
  * printed.
  *
@@ -39,6 +39,11 @@ export function database(config: Config): postgres.Sql {
       // cannot flood the server.
       backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 0.5),
       idle_timeout: 20,
+      // postgres.js otherwise asks each new connection for the database's array types, in an
+      // async step whose failure nobody awaits: a transaction pooler that refuses the login
+      // (PostgreSQL down behind it) then crashed the whole instance with an unhandled rejection.
+      // The functions use built-in types only, and every connection saves a round trip.
+      fetch_types: false,
       onnotice: () => {},
       connection: { application_name: 'edge-auth' },
     })

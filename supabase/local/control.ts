@@ -1,6 +1,6 @@
 /**
  * The actions of the test-control API (`POST /_stack/<action>` on the gateway), used by fault
- * and key-rotation tests: stop and start PostgreSQL and the auth server, rotate signing keys,
+ * and key-rotation tests: stop and start PostgreSQL, the pooler and the auth server, rotate signing keys,
  * restart the functions host.
  *
  * @module
@@ -9,6 +9,7 @@ import type { AuthServer } from './auth_server.ts'
 import type { FunctionsHost } from './functions_process.ts'
 import { ControlInputError, type GatewayControl } from './gateway.ts'
 import { applyKeyPhase, type KeyMaterial, type KeyPhase } from './keys.ts'
+import type { Pooler } from './pooler.ts'
 import type { Postgres } from './postgres.ts'
 
 /** What the control actions act on. */
@@ -17,6 +18,8 @@ export interface ControlTargets {
   postgres: Postgres
   auth: AuthServer | null
   functions: FunctionsHost
+  /** PgBouncer, when the stack runs one. */
+  pooler: Pooler | null
   keysDir: string
   /** Called after the key set changed, before the functions host restarts. */
   keysChanged: (material: KeyMaterial, apiKeysReissued: boolean) => Promise<void>
@@ -63,6 +66,14 @@ async function dispatch(
     case 'postgres/start':
       await postgres.start()
       return { postgres: 'running', pid: postgres.pid() }
+    case 'pooler/stop':
+      await requirePooler(targets).stop()
+      return { pooler: 'stopped' }
+    case 'pooler/start': {
+      const pooler = requirePooler(targets)
+      await pooler.start()
+      return { pooler: 'running', pid: pooler.pid }
+    }
     case 'auth/stop':
       await requireAuth(targets).stop()
       return { auth: 'stopped' }
@@ -91,6 +102,11 @@ async function dispatch(
     default:
       return undefined
   }
+}
+
+function requirePooler(targets: ControlTargets): Pooler {
+  if (!targets.pooler) throw new ControlInputError('This stack runs without a pooler')
+  return targets.pooler
 }
 
 function requireAuth(targets: ControlTargets): AuthServer {

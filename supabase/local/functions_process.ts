@@ -5,12 +5,15 @@
  * @module
  */
 import { join } from 'node:path'
+import type { FunctionsRuntime } from './functions_runtime.ts'
 import { freePort, waitForHttp } from './ports.ts'
 import { type ChildOutput, type ManagedChild, spawnManaged } from './processes.ts'
 
 /** Options for {@linkcode FunctionsHost}. */
 export interface FunctionsHostOptions {
   repoRoot: string
+  /** The Deno that runs the host (see `functions_runtime.ts`). */
+  runtime: FunctionsRuntime
   /** The variables the functions get (see {@linkcode functionsEnvironment}). */
   env: Record<string, string>
   output: ChildOutput
@@ -20,7 +23,8 @@ export interface FunctionsHostOptions {
 /** What the functions read, as the Supabase platform injects it. */
 export interface FunctionsEnvironmentOptions {
   gatewayPort: number
-  pgPort: number
+  /** `SUPABASE_DB_URL`: PostgreSQL itself, or the pooler in front of it. */
+  dbUrl: string
   anonKey: string
   serviceRoleKey: string
   /** Further variables for the functions (override everything else). */
@@ -40,6 +44,7 @@ const runtimeVariables = [
   'NO_COLOR',
   'DENO_DIR',
   'DENO_CERT',
+  'DENO_TLS_CA_STORE',
   'SSL_CERT_FILE',
   'NPM_CONFIG_REGISTRY',
   'HTTP_PROXY',
@@ -68,7 +73,7 @@ export function functionsEnvironment(options: FunctionsEnvironmentOptions): Reco
     SUPABASE_URL: `http://127.0.0.1:${options.gatewayPort}`,
     SUPABASE_ANON_KEY: options.anonKey,
     SUPABASE_SERVICE_ROLE_KEY: options.serviceRoleKey,
-    SUPABASE_DB_URL: `postgres://postgres:postgres@127.0.0.1:${options.pgPort}/postgres`,
+    SUPABASE_DB_URL: options.dbUrl,
     ...options.extra,
   }
 }
@@ -97,6 +102,11 @@ export class FunctionsHost {
     return this.#ready && this.#child?.running ? `http://127.0.0.1:${this.#port}` : null
   }
 
+  /** The Deno that runs the functions, e.g. `Deno 2.1.4`. */
+  get runtimeName(): string {
+    return `Deno ${this.#options.runtime.version}`
+  }
+
   /** The child's pid while running. */
   get pid(): number | null {
     return this.#child?.running ? this.#child.pid : null
@@ -118,28 +128,35 @@ export class FunctionsHost {
    */
   async start(): Promise<void> {
     if (this.#child?.running) return
-    const { repoRoot } = this.#options
+    const { repoRoot, runtime } = this.#options
     this.#port = freePort()
     this.#stopping = false
-    const runtime: Record<string, string> = { DENO_NO_UPDATE_CHECK: '1' }
+    const runtimeEnv: Record<string, string> = { DENO_NO_UPDATE_CHECK: '1' }
     for (const name of runtimeVariables) {
       const value = Deno.env.get(name)
-      if (value !== undefined) runtime[name] = value
+      if (value !== undefined) runtimeEnv[name] = value
+    }
+    // Older Deno ignores SSL_CERT_FILE: without this it cannot fetch npm packages behind a proxy
+    // with its own certificate authority.
+    if (runtime.foreign && runtimeEnv.SSL_CERT_FILE && !runtimeEnv.DENO_CERT) {
+      runtimeEnv.DENO_CERT = runtimeEnv.SSL_CERT_FILE
     }
     const child = spawnManaged(
-      Deno.execPath(),
+      runtime.path,
       [
         'run',
         '--allow-all',
         // The functions resolve bare specifiers through the project's import map.
         '--config',
         join(repoRoot, 'deno.json'),
+        // Another Deno may not read deno.lock's format (Deno 2.1 reads only lockfile v4).
+        ...(runtime.foreign ? ['--no-lock'] : []),
         join(repoRoot, 'supabase', 'local', 'functions_host.ts'),
         `--port=${this.#port}`,
         `--functions-dir=${join(repoRoot, 'functions')}`,
       ],
       {
-        env: { ...runtime, ...this.#options.env },
+        env: { ...runtimeEnv, ...this.#options.env },
         clearEnv: true,
         cwd: repoRoot,
         output: this.#options.output,

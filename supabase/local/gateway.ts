@@ -111,7 +111,8 @@ export function startGateway(options: GatewayOptions): Gateway {
 
 /**
  * The headers to send upstream: hop-by-hop headers, `Host` and every client-supplied forwarding
- * header dropped; `X-Forwarded-For` and `X-Real-IP` set to the socket peer.
+ * header dropped; `X-Forwarded-For` and `X-Real-IP` set to the socket peer; an uncompressed
+ * answer asked for.
  *
  * @param incoming the client's headers
  * @param peer the socket peer address
@@ -134,6 +135,10 @@ export function upstreamRequestHeaders(
   headers.set('X-Real-IP', peer)
   headers.set('X-Forwarded-Host', gatewayHost)
   headers.set('X-Forwarded-Proto', 'http')
+  // Deno's fetch decodes a compressed answer but keeps its Content-Encoding, so a compressed
+  // answer passed on would reach the client as a plain body labelled gzip. Deno 2.1's server
+  // compresses JSON for clients that accept it; ask every upstream for an uncompressed body.
+  headers.set('Accept-Encoding', 'identity')
   return headers
 }
 

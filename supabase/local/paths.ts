@@ -20,6 +20,8 @@ export interface StatePaths {
   pg: string
   /** PostgreSQL data directory (`initdb` target). */
   pgData: string
+  /** PgBouncer's configuration, when the stack runs a pooler. */
+  pooler: string
   /** Signing keys, API keys and secrets; mode 0700, files 0600. */
   keys: string
   /** Log files of the auth server and the functions host. */
@@ -57,6 +59,7 @@ export function statePaths(stateDir: string): StatePaths {
     bin: join(root, 'bin'),
     pg: join(root, 'pg'),
     pgData: join(root, 'pg', 'data'),
+    pooler: join(root, 'pooler'),
     keys: join(root, 'keys'),
     logs: join(root, 'logs'),
     authWork: join(root, 'auth'),

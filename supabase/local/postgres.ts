@@ -248,8 +248,13 @@ export class Postgres {
 
 let ownerCache: { uid: number; gid: number } | null | undefined
 
-/** The uid/gid of the `postgres` OS user when we are root (files must be theirs), else null. */
-async function postgresOwner(): Promise<{ uid: number; gid: number } | null> {
+/**
+ * The uid/gid of the `postgres` OS user when we are root (files must be theirs), else null.
+ *
+ * @returns the ids, or null when we are not root
+ * @throws Error when we are root and there is no `postgres` OS user
+ */
+export async function postgresOwner(): Promise<{ uid: number; gid: number } | null> {
   if (ownerCache !== undefined) return ownerCache
   if (Deno.uid() !== 0) return (ownerCache = null)
   const uid = await runCommand('id', ['-u', 'postgres'])

@@ -14,11 +14,13 @@ import { createControl } from './control.ts'
 import { type DemoServer, startDemoServer } from './demo_server.ts'
 import { demoUser, ensureDemoUser } from './demo_user.ts'
 import { functionsEnvironment, FunctionsHost } from './functions_process.ts'
+import { resolveFunctionsRuntime } from './functions_runtime.ts'
 import { type Gateway, startGateway } from './gateway.ts'
 import { ensureKeys, type KeyMaterial, randomHex } from './keys.ts'
 import { applyMigrations } from './migrations.ts'
 import { defaultStateDir, repoRoot, type StatePaths, statePaths } from './paths.ts'
 import { assertPortsFree } from './ports.ts'
+import { Pooler, type PoolerMode, resolvePoolerMode } from './pooler.ts'
 import { Postgres } from './postgres.ts'
 import { resolveJwtExp, resolvePorts } from './settings.ts'
 import { acquireLock, releaseLock, type StackInfo, writeStackInfo } from './state.ts'
@@ -57,6 +59,15 @@ export interface StartStackOptions {
   fastPostgres?: boolean
   /** Functions' output: prefixed lines on the console (default) or `<stateDir>/logs/functions.log`. */
   functionsOutput?: 'console' | 'file'
+  /**
+   * The Deno binary of the functions host; default `EDGE_AUTH_FUNCTIONS_DENO`, else the stack's.
+   */
+  functionsDeno?: string
+  /**
+   * `transaction` puts PgBouncer in transaction mode between the functions and PostgreSQL;
+   * default `EDGE_AUTH_POOLER`, else `off`.
+   */
+  pooler?: PoolerMode
   /** Extra environment variables for the functions. */
   functionsEnv?: Record<string, string>
   /** Extra `GOTRUE_*` settings for the auth server (managed ones such as ports excepted). */
@@ -102,6 +113,8 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
   const requireAuth = options.requireAuth ?? true
   const jwtExp = resolveJwtExp(options.jwtExp)
   const ports = resolvePorts(options)
+  const poolerMode = resolvePoolerMode(options.pooler)
+  const runtime = await resolveFunctionsRuntime(options.functionsDeno)
 
   await acquireLock(paths)
   const postgres = new Postgres({ paths, port: ports.postgres, fast: options.fastPostgres, log })
@@ -109,6 +122,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
   let demo: DemoServer | null = null
   let auth: AuthServer | null = null
   let functions: FunctionsHost | null = null
+  let pooler: Pooler | null = null
   // Front to back, so no request reaches a part that is already gone; every step runs even when
   // an earlier one fails, and each is a no-op for a part that never started.
   const stopAll = async () => {
@@ -117,6 +131,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
       ['gateway', async () => await gateway?.shutdown()],
       ['functions host', async () => await functions?.stop()],
       ['auth server', async () => await auth?.stop()],
+      ['pooler', async () => await pooler?.stop()],
       ['PostgreSQL', () => postgres.stop()],
       ['lock', () => releaseLock(paths)],
     ]
@@ -160,15 +175,28 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
     const gatewayUrl = `http://127.0.0.1:${ports.gateway}`
     const issuer = `${gatewayUrl}/auth/v1`
 
-    const functionsHost = new FunctionsHost({
-      repoRoot,
-      env: functionsEnvironment({
-        gatewayPort: ports.gateway,
+    if (poolerMode === 'transaction') {
+      pooler = new Pooler({
+        dir: paths.pooler,
+        port: 0,
         pgPort: ports.postgres,
+        output: { file: join(paths.logs, 'pgbouncer.log') },
+        log,
+      })
+    }
+    const functionsDbUrl = pooler?.url ?? postgres.url
+    const functionsEnv = () =>
+      functionsEnvironment({
+        gatewayPort: ports.gateway,
+        dbUrl: functionsDbUrl,
         anonKey: keys.anonKey,
         serviceRoleKey: keys.serviceRoleKey,
         extra: options.functionsEnv,
-      }),
+      })
+    const functionsHost = new FunctionsHost({
+      repoRoot,
+      runtime,
+      env: functionsEnv(),
       output: options.functionsOutput === 'file'
         ? { file: join(paths.logs, 'functions.log') }
         : { line: (line) => console.log(`[functions] ${line}`) },
@@ -197,14 +225,17 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
       jwksUrl: `${issuer}/.well-known/jwks.json`,
       issuer,
       dbUrl: postgres.url,
+      functionsDbUrl,
+      database: pooler ? 'pgbouncer-transaction' : 'direct',
+      functionsRuntime: functionsHost.runtimeName,
       functionsUrl: `${gatewayUrl}/functions/v1`,
       demoUrl: `http://127.0.0.1:${ports.demo}`,
       authServer: authServer !== null,
       ...(binary.reason ? { authServerUnavailableReason: binary.reason } : {}),
       controlToken,
       jwtExp,
-      ports: { ...ports, functions: null },
-      pids: { supervisor: Deno.pid, postgres: null, auth: null, functions: null },
+      ports: { ...ports, functions: null, pooler: pooler?.port ?? null },
+      pids: { supervisor: Deno.pid, postgres: null, auth: null, functions: null, pooler: null },
       demoUser: null,
       ...(options.exposeSigningKey ? { signingKeyPath: keys.signingKeyPath } : {}),
       skippedMigrations: [],
@@ -219,6 +250,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
         postgres: postgres.pid(),
         auth: authServer?.pid ?? null,
         functions: functionsHost.pid,
+        pooler: pooler?.pid ?? null,
       }
       const functionsUrl = functionsHost.url
       info.ports.functions = functionsUrl ? Number(new URL(functionsUrl).port) : null
@@ -236,18 +268,11 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
         postgres,
         auth: authServer,
         functions: functionsHost,
+        pooler,
         keysDir: paths.keys,
         keysChanged: async (material, reissued) => {
           keys = material
-          if (reissued) {
-            functionsHost.setEnv(functionsEnvironment({
-              gatewayPort: ports.gateway,
-              pgPort: ports.postgres,
-              anonKey: keys.anonKey,
-              serviceRoleKey: keys.serviceRoleKey,
-              extra: options.functionsEnv,
-            }))
-          }
+          if (reissued) functionsHost.setEnv(functionsEnv())
           await publish()
         },
         changed: publish,
@@ -267,6 +292,10 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
 
     log(`starting PostgreSQL on 127.0.0.1:${ports.postgres}`)
     await postgres.start()
+    if (pooler) {
+      log(`starting PgBouncer (transaction mode) on 127.0.0.1:${pooler.port} for the functions`)
+      await pooler.start()
+    }
 
     // The auth chain and the functions host are independent: start them side by side.
     const databaseReady = (async () => {

@@ -23,10 +23,11 @@ export function readyLine(stack: LocalStack): string {
   const body = JSON.stringify({ email, password })
   const parts = [
     `API ${info.url}`,
-    `functions ${info.functionsUrl}`,
+    `functions ${info.functionsUrl} (${info.functionsRuntime})`,
     `browser demo ${info.demoUrl}`,
     `JWKS ${info.jwksUrl}`,
     `DB ${info.dbUrl}`,
+    ...(info.database === 'direct' ? [] : [`functions' DB via PgBouncer ${info.functionsDbUrl}`]),
     info.demoUser
       ? `demo user ${email} / ${password}`
       : 'no auth server: /auth/v1 answers 503, no demo user',

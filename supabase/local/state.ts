@@ -16,8 +16,14 @@ export interface StackInfo {
   jwksUrl: string
   /** The `iss` of access tokens. */
   issuer: string
-  /** Superuser connection URL. */
+  /** Superuser connection URL, straight to PostgreSQL (migrations, the auth server, tests). */
   dbUrl: string
+  /** The functions' `SUPABASE_DB_URL`: `dbUrl`, or the pooler in front of PostgreSQL. */
+  functionsDbUrl: string
+  /** The functions' path to the database. */
+  database: 'direct' | 'pgbouncer-transaction'
+  /** The Deno that runs the functions, e.g. `Deno 2.1.4`. */
+  functionsRuntime: string
   functionsUrl: string
   /** The browser demo page, served from another origin than `url` (see `demo_server.ts`). */
   demoUrl: string
@@ -35,12 +41,14 @@ export interface StackInfo {
     auth: number
     demo: number
     functions: number | null
+    pooler: number | null
   }
   pids: {
     supervisor: number
     postgres: number | null
     auth: number | null
     functions: number | null
+    pooler: number | null
   }
   demoUser: { email: string; password: string } | null
   /** The current signing key (a private JWK file), for tests that mint tokens; test stacks only. */

@@ -1,0 +1,67 @@
+/**
+ * Which Deno runs the functions host. By default the one running the stack; with
+ * `EDGE_AUTH_FUNCTIONS_DENO=/path/to/deno` another binary, for example Deno 2.1.4, the version
+ * Supabase's edge runtime embeds, while the stack and the tests stay on the project's Deno.
+ *
+ * @module
+ */
+import { dirname, join } from 'node:path'
+import { runCommand } from './processes.ts'
+
+/** The Deno binary of the functions host. */
+export interface FunctionsRuntime {
+  /** Absolute path of the binary. */
+  path: string
+  /** Its version, e.g. `2.1.4`. */
+  version: string
+  /**
+   * Another binary than the stack's own: it may not read the project's lockfile (Deno 2.1 knows
+   * only lockfile v4), so it runs without one.
+   */
+  foreign: boolean
+}
+
+/**
+ * Resolves and probes the functions' Deno.
+ *
+ * @param option an explicit binary, which wins over `EDGE_AUTH_FUNCTIONS_DENO`
+ * @returns the binary and its version
+ * @throws Error when the binary cannot be run or does not say it is Deno
+ */
+export async function resolveFunctionsRuntime(option?: string): Promise<FunctionsRuntime> {
+  const requested = option ?? (Deno.env.get('EDGE_AUTH_FUNCTIONS_DENO') || undefined)
+  if (requested === undefined) {
+    return { path: Deno.execPath(), version: Deno.version.deno, foreign: false }
+  }
+  let path: string
+  try {
+    path = Deno.realPathSync(requested)
+  } catch {
+    throw new Error(`EDGE_AUTH_FUNCTIONS_DENO=${requested} does not exist`)
+  }
+  // npm's `.bin/deno` is a Node launcher beside the real binary; Node would stand between the
+  // host and the signals that stop it.
+  if (path.endsWith('/bin.cjs') && isFile(join(dirname(path), 'deno'))) {
+    path = join(dirname(path), 'deno')
+  }
+  let output = ''
+  try {
+    output = (await runCommand(path, ['--version'])).stdout
+  } catch (err) {
+    throw new Error(`EDGE_AUTH_FUNCTIONS_DENO=${requested} cannot run: ${(err as Error).message}`)
+  }
+  const version = /^deno (\d+\.\d+\.\d+)/.exec(output)?.[1]
+  if (!version) {
+    throw new Error(`EDGE_AUTH_FUNCTIONS_DENO=${requested} is not a Deno binary (--version)`)
+  }
+  const foreign = path !== Deno.realPathSync(Deno.execPath())
+  return { path, version, foreign }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile
+  } catch {
+    return false
+  }
+}

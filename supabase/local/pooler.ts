@@ -1,0 +1,176 @@
+/**
+ * A transaction-mode pooler in front of the stack's PostgreSQL, the way hosted functions usually
+ * reach their database (Supabase's pooler on port 6543): PgBouncer from the system's packages,
+ * `pool_mode = transaction`, on loopback. Through it a connection keeps no session state between
+ * transactions, and a named prepared statement would land on whichever server connection runs
+ * the next transaction; the functions must work with neither.
+ *
+ * Only the functions connect through it; migrations and the auth server keep the direct
+ * connection, as on hosted projects.
+ *
+ * @module
+ */
+import { join } from 'node:path'
+import { freePort } from './ports.ts'
+import { type ChildOutput, delay, type ManagedChild, spawnManaged } from './processes.ts'
+import { postgresOwner, superuser } from './postgres.ts'
+
+/** The pooler modes the stack can put in front of the functions' database. */
+export type PoolerMode = 'off' | 'transaction'
+
+/** Options for {@linkcode Pooler}. */
+export interface PoolerOptions {
+  /** Directory for the configuration files (created if missing). */
+  dir: string
+  /** Port to listen on (127.0.0.1); 0 picks a free one. */
+  port: number
+  /** PostgreSQL's port on 127.0.0.1. */
+  pgPort: number
+  output: ChildOutput
+  log: (message: string) => void
+}
+
+/** PgBouncer in transaction mode. */
+export class Pooler {
+  readonly #options: PoolerOptions
+  readonly port: number
+  #child: ManagedChild | null = null
+  #stopping = false
+
+  /**
+   * @param options directory, ports, output and logger
+   */
+  constructor(options: PoolerOptions) {
+    this.#options = options
+    this.port = options.port === 0 ? freePort() : options.port
+  }
+
+  /** The functions' `SUPABASE_DB_URL` through the pooler. */
+  get url(): string {
+    const { name, password } = superuser
+    return `postgres://${name}:${password}@127.0.0.1:${this.port}/postgres`
+  }
+
+  /** The PgBouncer process id while it runs. */
+  get pid(): number | null {
+    return this.#child?.running ? this.#child.pid : null
+  }
+
+  /**
+   * Writes the configuration and starts PgBouncer; resolves once it accepts connections.
+   *
+   * @throws Error when `pgbouncer` is not installed or does not start listening
+   */
+  async start(): Promise<void> {
+    if (this.#child?.running) return
+    const binary = findPgBouncer()
+    const owner = await postgresOwner()
+    const config = await this.#writeConfig(owner)
+    // PgBouncer refuses to run as root; -u switches to the postgres user once it has started.
+    const args = owner ? ['-u', 'postgres', config] : [config]
+    this.#stopping = false
+    const child = spawnManaged(binary, args, { output: this.#options.output })
+    this.#child = child
+    child.exited.then((status) => {
+      if (!this.#stopping && this.#child === child) {
+        this.#options.log(`PgBouncer exited unexpectedly (code ${status.code})`)
+      }
+    })
+    const deadline = Date.now() + 10_000
+    while (!(await accepts(this.port))) {
+      if (!child.running) throw new Error(`PgBouncer exited at start-up (see its log)`)
+      if (Date.now() > deadline) {
+        await this.stop()
+        throw new Error(`PgBouncer did not listen on 127.0.0.1:${this.port} within 10 s`)
+      }
+      await delay(25)
+    }
+  }
+
+  /** Stops PgBouncer at once (SIGTERM: every client connection is closed). */
+  async stop(): Promise<void> {
+    this.#stopping = true
+    await this.#child?.stop(5_000)
+    this.#child = null
+  }
+
+  async #writeConfig(owner: { uid: number; gid: number } | null): Promise<string> {
+    const { dir, pgPort } = this.#options
+    await Deno.mkdir(dir, { recursive: true })
+    const users = join(dir, 'userlist.txt')
+    const config = join(dir, 'pgbouncer.ini')
+    await Deno.writeTextFile(users, `"${superuser.name}" "${superuser.password}"\n`, {
+      mode: 0o600,
+    })
+    await Deno.writeTextFile(
+      config,
+      [
+        '[databases]',
+        `* = host=127.0.0.1 port=${pgPort}`,
+        '[pgbouncer]',
+        'listen_addr = 127.0.0.1',
+        `listen_port = ${this.port}`,
+        // No Unix socket: nothing but the functions connects, and only over TCP.
+        'unix_socket_dir =',
+        'auth_type = scram-sha-256',
+        `auth_file = ${users}`,
+        'pool_mode = transaction',
+        'default_pool_size = 10',
+        'max_client_conn = 500',
+        // After PostgreSQL restarts, retry its login within a second (the default waits 15 s).
+        'server_login_retry = 1',
+        // A query waiting for a server connection fails after 3 s instead of 120 s, so a database
+        // outage behind the pooler becomes a prompt 503, as without it.
+        'query_wait_timeout = 3',
+        // Sent by some clients at start-up; a transaction pooler cannot keep them.
+        'ignore_startup_parameters = extra_float_digits,options,search_path',
+        'log_connections = 0',
+        'log_disconnections = 0',
+        '',
+      ].join('\n'),
+    )
+    if (owner) {
+      for (const file of [users, config]) await Deno.chown(file, owner.uid, owner.gid)
+    }
+    return config
+  }
+}
+
+/**
+ * The pooler mode from `EDGE_AUTH_POOLER` (`transaction`, or unset / `off` for none).
+ *
+ * @param option an explicit mode, which wins
+ * @returns the mode
+ * @throws RangeError for another value
+ */
+export function resolvePoolerMode(option?: PoolerMode): PoolerMode {
+  const value = option ?? (Deno.env.get('EDGE_AUTH_POOLER') || 'off')
+  if (value !== 'off' && value !== 'transaction') {
+    throw new RangeError(`Invalid EDGE_AUTH_POOLER "${value}": expected "transaction" or "off"`)
+  }
+  return value
+}
+
+function findPgBouncer(): string {
+  const dirs = [...(Deno.env.get('PATH') ?? '').split(':'), '/usr/sbin', '/usr/bin']
+  for (const dir of dirs) {
+    try {
+      if (dir && Deno.statSync(join(dir, 'pgbouncer')).isFile) return join(dir, 'pgbouncer')
+    } catch {
+      // Not in this directory.
+    }
+  }
+  throw new Error(
+    'EDGE_AUTH_POOLER=transaction needs PgBouncer, which is not installed (apt-get install pgbouncer)',
+  )
+}
+
+async function accepts(port: number): Promise<boolean> {
+  try {
+    const conn = await Deno.connect({ hostname: '127.0.0.1', port })
+    conn.close()
+    return true
+  } catch {
+    return false
+  }
+}
