@@ -111,9 +111,16 @@ function spawnTests(args: string[], stackJson: string): Deno.ChildProcess {
 
 /** The state directory is deleted afterwards, so show the children's last words on failure. */
 function printLogs(stack: LocalStack): void {
-  for (const name of ['functions.log', 'auth.log', 'pgbouncer.log']) {
-    const tail = tailFile(join(stack.paths.logs, name), 30)
-    if (tail) console.error(`--- test stack: last lines of ${name} ---\n${tail}`)
+  const logs = [
+    join(stack.paths.logs, 'functions.log'),
+    join(stack.paths.logs, 'auth.log'),
+    join(stack.paths.logs, 'pgbouncer.log'),
+    join(stack.paths.pooler, 'pgbouncer.log'),
+  ]
+  for (const name of logs) {
+    const tail = tailFile(name, 30)
+    const shown = name.slice(stack.paths.root.length + 1)
+    if (tail) console.error(`--- test stack: last lines of ${shown} ---\n${tail}`)
   }
 }
 

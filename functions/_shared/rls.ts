@@ -6,7 +6,7 @@
  * @module
  */
 import type postgres from 'postgres'
-import { isDatabaseUnavailable } from './database_errors.ts'
+import { isDatabaseUnavailable, retryOnStaleConnection } from './database_errors.ts'
 import { unavailable } from './errors.ts'
 
 /**
@@ -24,11 +24,15 @@ export async function asAuthenticatedUser<T>(
   work: (tx: postgres.TransactionSql) => Promise<T>,
 ): Promise<T> {
   try {
-    return await sql.begin(async (tx) => {
-      await tx`select set_config('role', 'authenticated', true),
-                      set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`
-      return await work(tx)
-    }) as T
+    return await retryOnStaleConnection((begun) =>
+      sql.begin(async (tx) => {
+        await tx`select set_config('role', 'authenticated', true),
+                        set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`
+        // The connection is alive: from here on a failure is not retried (work may write).
+        begun()
+        return await work(tx)
+      }) as Promise<T>
+    )
   } catch (error) {
     if (isDatabaseUnavailable(error)) throw unavailable('databaseUnavailable', 5, error)
     throw error

@@ -7,6 +7,7 @@
  */
 import type { Config } from './config.ts'
 import { database } from './database.ts'
+import { retryOnStaleConnection } from './database_errors.ts'
 import type { SessionQuery } from './session_check.ts'
 
 /**
@@ -18,8 +19,11 @@ import type { SessionQuery } from './session_check.ts'
 export function databaseSessionQuery(config: Config): SessionQuery {
   return async (sessionId, userId) => {
     const sql = database(config)
-    const rows = await sql`
+    // A read: safe to repeat when the pool handed it a connection that had closed.
+    const rows = await retryOnStaleConnection(() =>
+      sql`
       select public.auth_session_is_active(${sessionId}::uuid, ${userId}::uuid) as active`
+    )
     return rows[0]?.active === true
   }
 }

@@ -3,6 +3,7 @@ import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
 import type { Auth } from '../_shared/auth.ts'
 import type { Config } from '../_shared/config.ts'
 import { database } from '../_shared/database.ts'
+import { retryOnStaleConnection } from '../_shared/database_errors.ts'
 import { jsonResponse } from '../_shared/responses.ts'
 
 /** Longest a probe waits for PostgreSQL: a readiness check must answer quickly. */
@@ -41,7 +42,7 @@ export function createHealthApp(config: Config, deps: HealthDeps): Hono {
 /** The production database probe: `select 1` on the instance's client. */
 export function databasePing(config: Config): () => Promise<void> {
   return async () => {
-    await database(config)`select 1`
+    await retryOnStaleConnection(() => database(config)`select 1`)
   }
 }
 

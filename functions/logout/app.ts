@@ -4,7 +4,7 @@ import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
 import type { Auth } from '../_shared/auth.ts'
 import { createUpstreamClient, upstreamFailure } from '../_shared/auth_upstream.ts'
 import type { Config } from '../_shared/config.ts'
-import { isDatabaseUnavailable } from '../_shared/database_errors.ts'
+import { isDatabaseUnavailable, retryOnStaleConnection } from '../_shared/database_errors.ts'
 import { ApiError, invalidRequest, unavailable } from '../_shared/errors.ts'
 import { type AuthEnv, requireUser } from '../_shared/require_user.ts'
 
@@ -91,7 +91,10 @@ async function endInDatabase(
   scope: Scope,
 ): Promise<void> {
   try {
-    await sql`select public.auth_end_sessions(${userId}::uuid, ${sessionId}::uuid, ${scope})`
+    // Ending sessions twice ends the same sessions: safe to repeat on a stale connection.
+    await retryOnStaleConnection(() =>
+      sql`select public.auth_end_sessions(${userId}::uuid, ${sessionId}::uuid, ${scope})`
+    )
   } catch (error) {
     if (isDatabaseUnavailable(error)) throw unavailable('sessionStoreUnavailable', 5, error)
     throw error

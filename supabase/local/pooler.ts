@@ -12,7 +12,15 @@
  */
 import { join } from 'node:path'
 import { freePort } from './ports.ts'
-import { type ChildOutput, delay, type ManagedChild, spawnManaged } from './processes.ts'
+import {
+  type ChildOutput,
+  delay,
+  type ManagedChild,
+  processAlive,
+  processCommandLine,
+  spawnManaged,
+  terminatePid,
+} from './processes.ts'
 import { postgresOwner, superuser } from './postgres.ts'
 
 /** The pooler modes the stack can put in front of the functions' database. */
@@ -20,12 +28,15 @@ export type PoolerMode = 'off' | 'transaction'
 
 /** Options for {@linkcode Pooler}. */
 export interface PoolerOptions {
-  /** Directory for the configuration files (created if missing). */
+  /** Directory for the configuration files and PgBouncer's log (created if missing). */
   dir: string
   /** Port to listen on (127.0.0.1); 0 picks a free one. */
   port: number
   /** PostgreSQL's port on 127.0.0.1. */
   pgPort: number
+  /** Where the running PgBouncer's pid is kept, so a later stack can stop an orphaned one. */
+  pidFile: string
+  /** Where PgBouncer's output goes before it opens its own log file (start-up errors). */
   output: ChildOutput
   log: (message: string) => void
 }
@@ -71,6 +82,7 @@ export class Pooler {
     this.#stopping = false
     const child = spawnManaged(binary, args, { output: this.#options.output })
     this.#child = child
+    await Deno.writeTextFile(this.#options.pidFile, String(child.pid))
     child.exited.then((status) => {
       if (!this.#stopping && this.#child === child) {
         this.#options.log(`PgBouncer exited unexpectedly (code ${status.code})`)
@@ -92,6 +104,7 @@ export class Pooler {
     this.#stopping = true
     await this.#child?.stop(5_000)
     this.#child = null
+    await Deno.remove(this.#options.pidFile).catch(() => {})
   }
 
   async #writeConfig(owner: { uid: number; gid: number } | null): Promise<string> {
@@ -117,20 +130,25 @@ export class Pooler {
         'pool_mode = transaction',
         'default_pool_size = 10',
         'max_client_conn = 500',
-        // After PostgreSQL restarts, retry its login within a second (the default waits 15 s).
-        'server_login_retry = 1',
+        // PgBouncer refuses new clients at once for this long after a failed server login (the
+        // default 15 s): after PostgreSQL restarts, the pool is usable again almost at once.
+        'server_login_retry = 0.1',
         // A query waiting for a server connection fails after 3 s instead of 120 s, so a database
         // outage behind the pooler becomes a prompt 503, as without it.
         'query_wait_timeout = 3',
         // Sent by some clients at start-up; a transaction pooler cannot keep them.
         'ignore_startup_parameters = extra_float_digits,options,search_path',
+        // Its own log file: PgBouncer writes nothing to stderr once it has switched user.
+        `logfile = ${join(dir, 'pgbouncer.log')}`,
         'log_connections = 0',
         'log_disconnections = 0',
+        // The superuser may read `SHOW POOLS` and the like on the `pgbouncer` admin database.
+        `admin_users = ${superuser.name}`,
         '',
       ].join('\n'),
     )
     if (owner) {
-      for (const file of [users, config]) await Deno.chown(file, owner.uid, owner.gid)
+      for (const path of [dir, users, config]) await Deno.chown(path, owner.uid, owner.gid)
     }
     return config
   }
@@ -149,6 +167,28 @@ export function resolvePoolerMode(option?: PoolerMode): PoolerMode {
     throw new RangeError(`Invalid EDGE_AUTH_POOLER "${value}": expected "transaction" or "off"`)
   }
   return value
+}
+
+/**
+ * Stops a PgBouncer left running by a supervisor that died without stopping it: it would keep the
+ * old port and connections to a PostgreSQL that is gone.
+ *
+ * @param pidFile the pid file a {@linkcode Pooler} writes
+ * @param log progress logger
+ */
+export async function stopStalePooler(pidFile: string, log: (message: string) => void) {
+  let pid: number
+  try {
+    pid = Number(await Deno.readTextFile(pidFile))
+  } catch {
+    return
+  }
+  // Only a process that still looks like PgBouncer: the pid may have been reused.
+  if (pid > 0 && processAlive(pid) && processCommandLine(pid)?.includes('pgbouncer')) {
+    log(`stopping a PgBouncer left running by an earlier stack (pid ${pid})`)
+    await terminatePid(pid)
+  }
+  await Deno.remove(pidFile).catch(() => {})
 }
 
 function findPgBouncer(): string {

@@ -20,7 +20,7 @@ import { ensureKeys, type KeyMaterial, randomHex } from './keys.ts'
 import { applyMigrations } from './migrations.ts'
 import { defaultStateDir, repoRoot, type StatePaths, statePaths } from './paths.ts'
 import { assertPortsFree } from './ports.ts'
-import { Pooler, type PoolerMode, resolvePoolerMode } from './pooler.ts'
+import { Pooler, type PoolerMode, resolvePoolerMode, stopStalePooler } from './pooler.ts'
 import { Postgres } from './postgres.ts'
 import { resolveJwtExp, resolvePorts } from './settings.ts'
 import { acquireLock, releaseLock, type StackInfo, writeStackInfo } from './state.ts'
@@ -151,6 +151,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
       await postgres.stop()
     }
     await stopStaleAuthServer(paths, log)
+    await stopStalePooler(join(paths.run, 'pooler.pid'), log)
     assertPortsFree([
       { name: 'gateway', port: ports.gateway, envName: 'EDGE_AUTH_GATEWAY_PORT' },
       { name: 'PostgreSQL', port: ports.postgres, envName: 'EDGE_AUTH_PG_PORT' },
@@ -180,6 +181,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
         dir: paths.pooler,
         port: 0,
         pgPort: ports.postgres,
+        pidFile: join(paths.run, 'pooler.pid'),
         output: { file: join(paths.logs, 'pgbouncer.log') },
         log,
       })

@@ -84,6 +84,17 @@ async function burst(stack: TestStack, token: string): Promise<number> {
   return Math.max(...timed.map(([, ms]) => ms))
 }
 
+/** A burst like {@linkcode burst}: 200 when every request succeeded, else the first other status. */
+async function burstStatus(stack: TestStack, token: string): Promise<number> {
+  const statuses = await Promise.all(
+    Array.from(
+      { length: 12 },
+      () => status(callFunction('notes', requestInit(undefined, token), stack)),
+    ),
+  )
+  return statuses.find((got) => got !== 200) ?? 200
+}
+
 /**
  * Sequential `me` requests for sessions nobody else asks about (no shared session check), each
  * needing the database; every answer must be `want`.
@@ -289,13 +300,19 @@ Deno.test({
           const meMs = await until(() => status(call('me', requestInit(undefined, token))), 200, [
             503,
           ], 15_000)
+          // Through a transaction pooler new connections may still be refused for a moment after
+          // the first success (PgBouncer's server_login_retry): recovery is complete once a whole
+          // burst succeeds; from then on every request must.
+          const settledMs = await until(() => burstStatus(stack, token), 200, [503], 5_000)
           assertEquals(await status(call('notes', requestInit({ body: 'after' }, token))), 201)
           assertEquals(await json(call('health')), [200, { status: 'ok' }])
           const burstAfter = await burst(stack, token)
           const after = await edgeAuthConnections(stack)
           const slowest401 = await sessionChecks(stack, user.id, 401)
           figures.push(
-            `db back: me 200 after ${Math.round(meMs)} ms; after the same burst ${after} ` +
+            `db back: me 200 after ${Math.round(meMs)} ms, a whole burst 200 after ${
+              Math.round(settledMs)
+            } ms more; after the same burst ${after} ` +
               `connections (pool max ${POOL_MAX}), slowest ${Math.round(burstAfter)} ms; ` +
               `slowest of 8 sequential session checks ${Math.round(slowest401)} ms`,
           )

@@ -19,6 +19,8 @@ import { createRemoteJWKSet, decodeProtectedHeader, importJWK, jwtVerify, SignJW
 import postgres from 'postgres'
 import { join } from 'node:path'
 import { serveFunctions } from '../../supabase/local/functions_host.ts'
+import { resolveFunctionsRuntime } from '../../supabase/local/functions_runtime.ts'
+import { resolvePoolerMode } from '../../supabase/local/pooler.ts'
 import { startGateway } from '../../supabase/local/gateway.ts'
 import { repoRoot } from '../../supabase/local/paths.ts'
 import { assertPortsFree, freePort } from '../../supabase/local/ports.ts'
@@ -521,4 +523,26 @@ Deno.test({
       await dispose()
     }
   },
+})
+
+Deno.test("the lane's settings reach the functions host: its Deno binary (EDGE_AUTH_FUNCTIONS_DENO) and its SUPABASE_DB_URL (EDGE_AUTH_POOLER)", async () => {
+  const stack = testStack()
+  const pid = stack.pids.functions
+  assert(pid !== null, 'the functions host runs')
+  const runtime = await resolveFunctionsRuntime()
+  assertEquals(stack.functionsRuntime, `Deno ${runtime.version}`)
+  assertEquals(Deno.realPathSync(`/proc/${pid}/exe`), runtime.path)
+  const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split('\0')
+  const dbUrl = environ.find((entry) => entry.startsWith('SUPABASE_DB_URL='))?.slice(16)
+  assertEquals(dbUrl, stack.functionsDbUrl)
+  const port = Number(new URL(dbUrl!).port)
+  if (resolvePoolerMode() === 'transaction') {
+    assertEquals(stack.database, 'pgbouncer-transaction')
+    assertEquals(port, stack.ports.pooler)
+    assert(stack.pids.pooler !== null && processAlive(stack.pids.pooler), 'PgBouncer runs')
+  } else {
+    assertEquals(stack.database, 'direct')
+    assertEquals(port, stack.ports.postgres)
+    assertEquals(stack.ports.pooler, null)
+  }
 })

@@ -49,7 +49,7 @@ export async function startInspectedHost(
     ],
     env: functionsEnvironment({
       gatewayPort: stack.ports.gateway,
-      pgPort: stack.ports.postgres,
+      dbUrl: stack.functionsDbUrl,
       anonKey: stack.anonKey,
       serviceRoleKey: stack.serviceRoleKey,
       extra,
