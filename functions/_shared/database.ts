@@ -65,3 +65,23 @@ export async function closeDatabase(config: Config): Promise<void> {
   clients.delete(config.dbUrl!)
   await sql.end({ timeout: 5 })
 }
+
+/**
+ * Drops a client whose connection attempt timed out, so the next {@linkcode database} call builds
+ * a fresh one. On Deno 2.1 (the edge runtime's) a postgres.js connection whose server closed it
+ * during start-up (a transaction pooler refusing logins while PostgreSQL is down) never connected
+ * again: every later attempt timed out, and the instance answered 503 long after the database was
+ * back. A new client has no such connection; elsewhere this costs one reconnect after an outage.
+ *
+ * @param sql the client a query failed on
+ * @param error what the query threw
+ */
+export function discardIfStuck(sql: postgres.Sql, error: unknown): void {
+  if ((error as { code?: unknown } | null)?.code !== 'CONNECT_TIMEOUT') return
+  for (const [url, client] of clients) {
+    if (client !== sql) continue
+    clients.delete(url)
+    // Queries still queued on it fail at once (their callers answer 503); nothing waits for it.
+    client.end({ timeout: 0 }).catch(() => {})
+  }
+}

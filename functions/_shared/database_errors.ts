@@ -36,6 +36,19 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.TimedOut
 }
 
+/**
+ * Whether `error` is PostgreSQL refusing a value (SQLSTATE class 22, data exception: a NUL in
+ * text or jsonb, a date out of range, an invalid number). Values come from the request, so the
+ * answer is a 400, never a 500.
+ *
+ * @param error what a query threw
+ * @returns true for a data exception
+ */
+export function isDataException(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code)
+}
+
 /** Errors of a pooled connection that had closed before the query was handed to it. */
 const STALE_CONNECTION_CODES = new Set(['EPIPE', 'ECONNRESET', 'CONNECTION_CLOSED'])
 

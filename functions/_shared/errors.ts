@@ -38,6 +38,8 @@ export const DESCRIPTIONS = {
   missingField: 'A required field is missing',
   fieldType: 'A field has the wrong type',
   fieldLength: 'A field is too long or empty',
+  unstorableText: 'A field contains a NUL character or malformed Unicode',
+  unstorableValue: 'A value in the request cannot be stored or compared',
   unknownField: 'The body contains an unsupported field',
   invalidScope: 'scope must be one of global, local, others',
   invalidParameter: 'A query parameter is invalid',

@@ -65,9 +65,25 @@ export async function readJsonBody<F extends string>(
     if (value.length === 0 || value.length > rule.maxLength) {
       throw invalidRequest('fieldLength', name)
     }
+    if (!isStorableText(value)) throw invalidRequest('unstorableText', name)
     result[name] = value
   }
   return result
+}
+
+// A lone surrogate: a high one not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/**
+ * Whether PostgreSQL and the auth server can hold `value` exactly as sent: `text` refuses U+0000,
+ * and a lone surrogate (valid in JSON's `\uD800` escapes, invalid in UTF-8) would be stored as
+ * U+FFFD, changing the caller's data without a word.
+ *
+ * @param value a string from a request
+ * @returns true when it can be stored unchanged
+ */
+export function isStorableText(value: string): boolean {
+  return !value.includes('\u0000') && !LONE_SURROGATE.test(value)
 }
 
 /** `application/json`, optionally with `charset=utf-8`; anything else is refused. */

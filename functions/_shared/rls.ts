@@ -6,8 +6,13 @@
  * @module
  */
 import type postgres from 'postgres'
-import { isDatabaseUnavailable, retryOnStaleConnection } from './database_errors.ts'
-import { unavailable } from './errors.ts'
+import { discardIfStuck } from './database.ts'
+import {
+  isDatabaseUnavailable,
+  isDataException,
+  retryOnStaleConnection,
+} from './database_errors.ts'
+import { invalidRequest, unavailable } from './errors.ts'
 
 /**
  * Runs `work` in a transaction as `authenticated` with the caller's claims.
@@ -34,7 +39,10 @@ export async function asAuthenticatedUser<T>(
       }) as Promise<T>
     )
   } catch (error) {
+    discardIfStuck(sql, error)
     if (isDatabaseUnavailable(error)) throw unavailable('databaseUnavailable', 5, error)
+    // The claims and the caller's values are request data: one PostgreSQL cannot hold is a 400.
+    if (isDataException(error)) throw invalidRequest('unstorableValue')
     throw error
   }
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Config } from './config.ts'
-import { database } from './database.ts'
+import { database, discardIfStuck } from './database.ts'
 import { retryOnStaleConnection } from './database_errors.ts'
 import type { SessionQuery } from './session_check.ts'
 
@@ -23,7 +23,10 @@ export function databaseSessionQuery(config: Config): SessionQuery {
     const rows = await retryOnStaleConnection(() =>
       sql`
       select public.auth_session_is_active(${sessionId}::uuid, ${userId}::uuid) as active`
-    )
+    ).catch((error) => {
+      discardIfStuck(sql, error)
+      throw error
+    })
     return rows[0]?.active === true
   }
 }

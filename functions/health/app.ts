@@ -2,7 +2,7 @@ import type { Hono } from 'hono'
 import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
 import type { Auth } from '../_shared/auth.ts'
 import type { Config } from '../_shared/config.ts'
-import { database } from '../_shared/database.ts'
+import { database, discardIfStuck } from '../_shared/database.ts'
 import { retryOnStaleConnection } from '../_shared/database_errors.ts'
 import { jsonResponse } from '../_shared/responses.ts'
 
@@ -42,7 +42,11 @@ export function createHealthApp(config: Config, deps: HealthDeps): Hono {
 /** The production database probe: `select 1` on the instance's client. */
 export function databasePing(config: Config): () => Promise<void> {
   return async () => {
-    await retryOnStaleConnection(() => database(config)`select 1`)
+    const sql = database(config)
+    await retryOnStaleConnection(() => sql`select 1`).catch((error) => {
+      discardIfStuck(sql, error)
+      throw error
+    })
   }
 }
 

@@ -27,7 +27,13 @@ interface NoteRow {
   id: string
   body: string
   created_at: Date
+  /** `created_at` in microseconds since the epoch, exactly: the cursor's position. */
+  position: string
 }
+
+/** The columns of a note, with its exact position for the cursor. */
+const COLUMNS =
+  'id, body, created_at, (extract(epoch from created_at) * 1000000)::bigint::text as position'
 
 /**
  * `GET /notes[?limit=&cursor=]`, `POST /notes {body}`, `DELETE /notes/:id`: the caller's notes.
@@ -47,10 +53,12 @@ export function createNotesApp(config: Config, deps: NotesDeps): Hono<AuthEnv> {
     const cursor = readCursor(query)
     const rows = await asAuthenticatedUser(deps.sql(), c.var.auth.claims, (tx) =>
       tx<NoteRow[]>`
-        select id, body, created_at from public.notes
+        select ${tx.unsafe(COLUMNS)} from public.notes
         where ${
         cursor
-          ? tx`(created_at, id) < (${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)`
+          ? tx`(created_at, id) < (
+              'epoch'::timestamptz + ${cursor.micros}::bigint * interval '1 microsecond',
+              ${cursor.id}::uuid)`
           : tx`true`
       }
         order by created_at desc, id desc
@@ -59,7 +67,7 @@ export function createNotesApp(config: Config, deps: NotesDeps): Hono<AuthEnv> {
     const last = page.at(-1)
     return jsonResponse(200, {
       notes: page.map(toNote),
-      next_cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
+      next_cursor: rows.length > limit && last ? encodeCursor(last.position, last.id) : null,
     })
   })
 
@@ -74,7 +82,7 @@ export function createNotesApp(config: Config, deps: NotesDeps): Hono<AuthEnv> {
       (tx) =>
         tx<
           NoteRow[]
-        >`insert into public.notes (body) values (${body!}) returning id, body, created_at`,
+        >`insert into public.notes (body) values (${body!}) returning ${tx.unsafe(COLUMNS)}`,
     )
     return jsonResponse(201, toNote(row!))
   })

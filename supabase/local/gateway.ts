@@ -152,6 +152,10 @@ function withoutHopByHop(incoming: Headers): Headers {
   return headers
 }
 
+/** Methods fetch() will not send (the Fetch standard's forbidden methods). */
+const UNFORWARDABLE_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
+const FORWARDED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'
+
 async function route(
   request: Request,
   peer: string,
@@ -160,6 +164,15 @@ async function route(
 ): Promise<Response> {
   const url = new URL(request.url)
   const path = url.pathname
+  // fetch() refuses to send these methods, so they cannot be forwarded: answer like a function
+  // answers a method it does not serve (405, Allow and CORS), never 502.
+  if (UNFORWARDABLE_METHODS.has(request.method.toUpperCase())) {
+    return errorResponse(405, 'method_not_allowed', 'Method not allowed', {
+      Allow: FORWARDED_METHODS,
+      'Access-Control-Allow-Origin': '*',
+      'Access-Control-Expose-Headers': 'WWW-Authenticate, Retry-After',
+    })
+  }
   if (path.startsWith('/_stack/') && options.control) {
     return await control(request, path.slice('/_stack/'.length), options.control, options.log)
   }
