@@ -15,7 +15,7 @@ import { createVerifier, type IgnoringExpiryOptions } from './verify.ts'
 export interface AuthDeps {
   /** The fetch the remote JWKS goes through (default the global fetch). */
   fetch?: typeof fetch
-  /** The session store (default `public.auth_session_is_active` through `SUPABASE_DB_URL`). */
+  /** The session store (default `public.auth_session_state` through `SUPABASE_DB_URL`). */
   sessionQuery?: SessionQuery
   /** Clock in milliseconds (default `Date.now`), for key-cache, token and session timings. */
   now?: () => number

@@ -1,8 +1,8 @@
 /**
  * The revocation-aware session check: is the token's `session_id` still a live session?
  *
- * Answers are cached per instance, briefly for a live session (`sessionCacheTtlMs`) and for good
- * for a dead one (a deleted session never comes back); concurrent checks of one session share one
+ * Answers are cached per instance, briefly for a live or refused pair (`sessionCacheTtlMs`) and
+ * for good for a session that no longer exists (a deleted session never comes back); concurrent checks of one session share one
  * query; a failing store is a 503, never an "active" (fail closed). The store itself is a function
  * (`session_query.ts` asks PostgreSQL), so this module holds only the caching rules.
  *
@@ -11,16 +11,23 @@
 import { ConfigError } from './config.ts'
 import { unavailable } from './errors.ts'
 
-/** Asks the session store whether `sessionId` is a live session of `userId`. */
-export type SessionQuery = (sessionId: string, userId: string) => Promise<boolean>
+/**
+ * What the store says of a (session, user) pair: `live`; `gone` (no such session exists, for
+ * anyone: dead for good); `refused` (the session exists but this user may not use it now: a ban,
+ * a soft-deleted user, another user's session id).
+ */
+export type SessionState = 'live' | 'gone' | 'refused'
+
+/** Asks the session store about `sessionId` for `userId`. */
+export type SessionQuery = (sessionId: string, userId: string) => Promise<SessionState>
 
 /** Options of {@linkcode createSessionChecker}. */
 export interface SessionCheckerOptions {
   /** The store. */
   query: SessionQuery
-  /** How long a "live" answer is reused, in milliseconds; 0 asks every time. */
+  /** How long a `live` or `refused` answer is reused, in milliseconds; 0 asks every time. */
   ttlMs: number
-  /** The most sessions remembered, live and dead each. */
+  /** The most entries remembered, in each of the three caches. */
   size: number
   /** Clock in milliseconds (default `Date.now`). */
   now?: () => number
@@ -32,21 +39,24 @@ export interface SessionCheckerOptions {
 export interface SessionChecker {
   /** True when the session is live; throws 503 `temporarily_unavailable` when the store fails. */
   isActive(sessionId: string, userId: string): Promise<boolean>
-  /** Marks a session dead on this instance at once (after a logout through it). */
+  /** Marks a session gone on this instance at once (after a logout through it). */
   forget(sessionId: string): void
 }
 
 /**
- * Creates a session checker.
+ * Creates a session checker. Only `gone` is remembered for good, keyed by the session alone:
+ * the session does not exist for anyone. `live` and `refused` are keyed by the (session, user)
+ * pair and expire after the TTL, so a ban that ends lets the user back in, and a token pairing
+ * one user with another user's session id never changes the answer for the real owner.
  *
  * @param options the store, cache TTL and size, clock
  * @returns the checker
  */
 export function createSessionChecker(options: SessionCheckerOptions): SessionChecker {
   const { query, ttlMs, size, now = Date.now, retryAfter = 5 } = options
-  // Both maps iterate in insertion order, so the first key is the oldest one to evict.
-  const live = new Map<string, { userId: string; until: number }>()
-  const dead = new Map<string, true>()
+  // Every map iterates in insertion order, so the first key is the oldest one to evict.
+  const answers = new Map<string, { live: boolean; until: number }>()
+  const gone = new Map<string, true>()
   const pending = new Map<string, Promise<boolean>>()
 
   function remember<V>(map: Map<string, V>, key: string, value: V): void {
@@ -56,40 +66,42 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
   }
 
   function forget(sessionId: string): void {
-    live.delete(sessionId)
-    remember(dead, sessionId, true)
+    remember(gone, sessionId, true)
   }
 
-  async function ask(sessionId: string, userId: string): Promise<boolean> {
+  async function ask(sessionId: string, userId: string, key: string): Promise<boolean> {
     // The TTL runs from the question, not the answer: a slow query must not extend it.
     const askedAt = now()
-    let active: boolean
+    let state: SessionState
     try {
-      active = await query(sessionId, userId)
+      state = await query(sessionId, userId)
     } catch (error) {
       if (error instanceof ConfigError) throw error
       throw unavailable('sessionStoreUnavailable', retryAfter, error)
     }
-    if (!active) forget(sessionId)
-    else if (ttlMs > 0 && !dead.has(sessionId)) {
-      remember(live, sessionId, { userId, until: askedAt + ttlMs })
+    if (state === 'gone') {
+      forget(sessionId)
+      answers.delete(key)
+      return false
     }
-    return active
+    const live = state === 'live'
+    if (ttlMs > 0 && !gone.has(sessionId)) remember(answers, key, { live, until: askedAt + ttlMs })
+    return live
   }
 
   async function isActive(sessionId: string, userId: string): Promise<boolean> {
-    if (dead.has(sessionId)) return false
-    const cached = live.get(sessionId)
-    if (cached !== undefined && cached.userId === userId && now() < cached.until) return true
+    if (gone.has(sessionId)) return false
     const key = `${sessionId} ${userId}`
+    const cached = answers.get(key)
+    if (cached !== undefined && now() < cached.until) return cached.live
     let answer = pending.get(key)
     if (answer === undefined) {
-      answer = ask(sessionId, userId).finally(() => pending.delete(key))
+      answer = ask(sessionId, userId, key).finally(() => pending.delete(key))
       pending.set(key, answer)
     }
     const active = await answer
     // A logout through this instance while the query ran wins over its answer.
-    return active && !dead.has(sessionId)
+    return active && !gone.has(sessionId)
   }
 
   return { isActive, forget }

@@ -1,6 +1,6 @@
 /**
- * The session store of production: `public.auth_session_is_active` in PostgreSQL (migration
- * `20260101000100_auth_session_check.sql`), a `SECURITY DEFINER` function because `auth.sessions`
+ * The session store of production: `public.auth_session_state` in PostgreSQL (migration
+ * `20260101000500_auth_session_state.sql`), a `SECURITY DEFINER` function because `auth.sessions`
  * has row level security with no policies.
  *
  * @module
@@ -8,7 +8,7 @@
 import type { Config } from './config.ts'
 import { database, discardIfStuck } from './database.ts'
 import { retryOnStaleConnection } from './database_errors.ts'
-import type { SessionQuery } from './session_check.ts'
+import type { SessionQuery, SessionState } from './session_check.ts'
 
 /**
  * Builds the session query on the instance's database client.
@@ -22,11 +22,13 @@ export function databaseSessionQuery(config: Config): SessionQuery {
     // A read: safe to repeat when the pool handed it a connection that had closed.
     const rows = await retryOnStaleConnection(() =>
       sql`
-      select public.auth_session_is_active(${sessionId}::uuid, ${userId}::uuid) as active`
+      select public.auth_session_state(${sessionId}::uuid, ${userId}::uuid) as state`
     ).catch((error) => {
       discardIfStuck(sql, error)
       throw error
     })
-    return rows[0]?.active === true
+    const state = rows[0]?.state
+    // Anything unexpected is a refusal, never "live" (fail closed).
+    return state === 'live' || state === 'gone' ? state as SessionState : 'refused'
   }
 }

@@ -78,7 +78,7 @@ export function meHarness(options: HarnessOptions = {}): Harness {
   const clock = options.clock ?? new ManualClock()
   const auth = createAuth(config, {
     fetch: options.fetch,
-    sessionQuery: options.sessionQuery ?? (() => Promise.resolve(true)),
+    sessionQuery: options.sessionQuery ?? (() => Promise.resolve('live' as const)),
     now: clock.now,
   })
   const app = createMeApp(config, { auth })

@@ -43,7 +43,7 @@ async function growth(key: TestKey, cacheSize: number, count: number): Promise<n
     SUPABASE_JWT_ISSUER: template.iss,
     EDGE_AUTH_TOKEN_CACHE_SIZE: String(cacheSize),
   })
-  const auth = createAuth(config, { sessionQuery: () => Promise.resolve(true) })
+  const auth = createAuth(config, { sessionQuery: () => Promise.resolve('live' as const) })
   // Key import and jose's caches are warmed before the first reading.
   await auth.verify(await sign(key, fresh()))
   const before = await settle()

@@ -103,7 +103,7 @@ Deno.test({
       fc.bigInt({ min: 253_402_300_800_000_001n, max: 10n ** 30n }).map(String),
       fc.bigInt({ min: -(10n ** 20n), max: -1n }).map(String),
       fc.constantFrom('+275760-09-13T00:00:00.000Z', '1e20', '0x10', ' 1', '01', ''),
-      fc.double().map(String),
+      fc.double().map(String).filter((text) => !/^\d+$/.test(text)),
     )
     await fc.assert(
       fc.asyncProperty(positions, async (position) => {

@@ -178,7 +178,7 @@ Deno.test({
 
 Deno.test({
   name:
-    'session check on real PostgreSQL: live -> true, other user or unknown -> false, deleted -> false',
+    'session check on real PostgreSQL: live -> live, another user -> refused, unknown or deleted -> gone, banned -> refused',
   ignore,
   async fn() {
     const config = stackConfig()
@@ -187,11 +187,16 @@ Deno.test({
       const user = await createTestUser()
       const { access_token } = await login(user)
       const sessionId = String(decodeJwt(access_token).session_id)
-      assertEquals(await query(sessionId, user.id), true)
-      assertEquals(await query(sessionId, crypto.randomUUID()), false)
-      assertEquals(await query(crypto.randomUUID(), user.id), false)
-      await database(config)`delete from auth.sessions where id = ${sessionId}::uuid`
-      assertEquals(await query(sessionId, user.id), false)
+      assertEquals(await query(sessionId, user.id), 'live')
+      assertEquals(await query(sessionId, crypto.randomUUID()), 'refused')
+      assertEquals(await query(crypto.randomUUID(), user.id), 'gone')
+      const sql = database(config)
+      await sql`update auth.users set banned_until = now() + interval '1 hour' where id = ${user.id}`
+      assertEquals(await query(sessionId, user.id), 'refused')
+      await sql`update auth.users set banned_until = null where id = ${user.id}`
+      assertEquals(await query(sessionId, user.id), 'live')
+      await sql`delete from auth.sessions where id = ${sessionId}::uuid`
+      assertEquals(await query(sessionId, user.id), 'gone')
     } finally {
       await closeDatabase(config)
     }

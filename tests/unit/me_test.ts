@@ -16,7 +16,7 @@ Deno.test('GET /me -> 200 with exactly the identity and the session', async () =
     keys: [key],
     sessionQuery: (session, user) => {
       asked.push([session, user])
-      return Promise.resolve(true)
+      return Promise.resolve('live' as const)
     },
   })
   const c = claims({ email: 'bob@example.com', aal: 'aal2' }, h.clock.now())
@@ -70,7 +70,7 @@ Deno.test('OPTIONS /me preflight -> 204 before authentication; 401s carry CORS h
 })
 
 Deno.test('S01 a session the store no longer has -> 401 invalid_token "session revoked"', async () => {
-  const h = meHarness({ keys: [key], sessionQuery: () => Promise.resolve(false) })
+  const h = meHarness({ keys: [key], sessionQuery: () => Promise.resolve('gone' as const) })
   const c = claims({}, h.clock.now())
   const token = await sign(key, c)
   await assertAuthError(await h.get(`Bearer ${token}`), 'BADTOKEN', 'sessionRevoked', [
@@ -101,7 +101,10 @@ Deno.test('session store down -> 503 temporarily_unavailable + Retry-After, no W
 
 Deno.test('bad tokens never reach the session store', async () => {
   let asked = 0
-  const h = meHarness({ keys: [key], sessionQuery: () => Promise.resolve(++asked > 0) })
+  const h = meHarness({
+    keys: [key],
+    sessionQuery: () => Promise.resolve(++asked > 0 ? 'live' as const : 'gone' as const),
+  })
   const other = await generateKeyPair('ES256', key.kid)
   const forged = await sign(other, claims({}, h.clock.now()))
   await assertAuthError(await h.get(`Bearer ${forged}`), 'BADTOKEN', 'badSignature', [forged])

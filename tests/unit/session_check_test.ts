@@ -7,6 +7,7 @@ import {
   createSessionChecker,
   type SessionCheckerOptions,
 } from '../../functions/_shared/session_check.ts'
+import fc from 'fast-check'
 import { ManualClock } from '../_helpers/jwks_server.ts'
 
 const S1 = crypto.randomUUID()
@@ -30,7 +31,7 @@ function store(live: Set<string>) {
     query: async (sessionId: string) => {
       asked.push(sessionId)
       if (gate) await gate
-      return live.has(sessionId)
+      return live.has(sessionId) ? 'live' as const : 'gone' as const
     },
   }
 }
@@ -129,7 +130,9 @@ Deno.test('a cached live answer is per user: another sub asks the store', async 
   const asked: string[] = []
   const sessions = checker(async (session, user) => {
     asked.push(user)
-    return await Promise.resolve(session === S1 && user === U1)
+    return await Promise.resolve(
+      session === S1 && user === U1 ? 'live' as const : 'refused' as const,
+    )
   }, clock)
   assertEquals(await sessions.isActive(S1, U1), true)
   assertEquals(await sessions.isActive(S1, U2), false)
@@ -140,7 +143,7 @@ Deno.test('a failing store -> 503 temporarily_unavailable with Retry-After, not 
   const clock = new ManualClock()
   let down = true
   const sessions = checker(
-    () => down ? Promise.reject(new Error('ECONNREFUSED')) : Promise.resolve(true),
+    () => down ? Promise.reject(new Error('ECONNREFUSED')) : Promise.resolve('live' as const),
     clock,
   )
   const error = await sessions.isActive(S1, U1).catch((e) => e)
@@ -174,4 +177,55 @@ Deno.test('the caches are bounded: the oldest live and dead entries are evicted'
   const gone = checker(dead.query, clock, 60_000, 2)
   for (const session of [S1, S2, S3, S1]) assertEquals(await gone.isActive(session, U1), false)
   assertEquals(dead.asked, [S1, S2, S3, S1])
+})
+
+Deno.test('a refused answer (a ban) is re-checked after the TTL: a ban that ends lets the user back in', async () => {
+  const clock = new ManualClock()
+  let banned = true
+  const sessions = checker(() => Promise.resolve(banned ? 'refused' : 'live'), clock)
+  assertEquals(await sessions.isActive(S1, U1), false)
+  banned = false
+  assertEquals(await sessions.isActive(S1, U1), false, 'within the TTL the refusal is reused')
+  clock.advance(1001)
+  assertEquals(await sessions.isActive(S1, U1), true)
+})
+
+Deno.test('generated interleavings: a (user, session) pair that does not own the session never changes the answer for its owner', async () => {
+  const users = Array.from({ length: 4 }, () => crypto.randomUUID())
+  const sessionIds = Array.from({ length: 6 }, () => crypto.randomUUID())
+  // Each session belongs to one user; a seventh id exists for nobody.
+  const owner = new Map<string, string>(
+    sessionIds.map((session, i) => [session, users[i % users.length]!]),
+  )
+  const unknown = crypto.randomUUID()
+  const model = (session: string, user: string) =>
+    Promise.resolve(
+      owner.get(session) === undefined
+        ? 'gone' as const
+        : owner.get(session) === user
+        ? 'live' as const
+        : 'refused' as const,
+    )
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(
+        fc.tuple(
+          fc.constantFrom(...sessionIds, unknown),
+          fc.constantFrom(...users),
+          fc.integer({ min: 0, max: 1500 }),
+        ),
+        { minLength: 1, maxLength: 60 },
+      ),
+      async (steps) => {
+        const clock = new ManualClock()
+        const sessions = checker(model, clock, 1000, 4)
+        for (const [session, user, wait] of steps) {
+          clock.advance(wait)
+          const expected = owner.get(session) === user
+          assertEquals(await sessions.isActive(session, user), expected)
+        }
+      },
+    ),
+    { numRuns: 300 },
+  )
 })

@@ -327,7 +327,7 @@ Deno.test('T25 attacker iss -> 401, zero requests to the attacker (keys come fro
   const server = startJwksServer(jwksOf(ec).keys)
   try {
     const config = testConfig({ SUPABASE_JWKS_URL: server.url })
-    const auth = createAuth(config, { sessionQuery: () => Promise.resolve(true) })
+    const auth = createAuth(config, { sessionQuery: () => Promise.resolve('live' as const) })
     const token = await sign(ec, claims({ iss: `${attacker.url}/auth/v1` }))
     const error = await auth.verify(token).catch((e) => e)
     assert(error instanceof ApiError)
