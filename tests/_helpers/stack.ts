@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { importJWK, type JWTPayload, SignJWT } from 'jose'
+import { decodeJwt, importJWK, type JWTPayload, SignJWT } from 'jose'
 import { join } from 'node:path'
 import { type Config, loadConfig } from '../../functions/_shared/config.ts'
 import { repoRoot } from '../../supabase/local/paths.ts'
@@ -221,6 +221,23 @@ export async function mintToken(
   }
   return await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: jwk.kid, typ: 'JWT' })
     .sign(key)
+}
+
+/**
+ * The same user and session as `accessToken`, signed with the stack's key, expired a minute ago:
+ * what a client holds when its session outlives its access token (the logout's SQL path).
+ *
+ * @param accessToken a real access token of the stack
+ * @param stack the stack (default {@linkcode testStack})
+ * @returns the expired token
+ */
+export async function expiredTokenFor(
+  accessToken: string,
+  stack: TestStack = testStack(),
+): Promise<string> {
+  const { sub, session_id } = decodeJwt(accessToken)
+  const now = Math.floor(Date.now() / 1000)
+  return await mintToken({ sub, session_id, iat: now - 120, exp: now - 60 }, stack)
 }
 
 /**

@@ -7,9 +7,9 @@ import postgres from 'postgres'
 import {
   callFunction,
   createTestUser,
+  expiredTokenFor,
   hasAuthServer,
   loginUser,
-  mintToken,
   requestInit,
   testStack,
 } from '../_helpers/stack.ts'
@@ -46,15 +46,8 @@ for (const path of PATHS) {
         assertEquals(first.status, 204)
         assertEquals(await sessionIds(user.id), [...live].sort())
 
-        const claims = decodeJwt(ended.access_token)
-        const now = Math.floor(Date.now() / 1000)
         const token = path === 'expired token (SQL)'
-          ? await mintToken({
-            sub: claims.sub,
-            session_id: claims.session_id,
-            iat: now - 120,
-            exp: now - 60,
-          })
+          ? await expiredTokenFor(ended.access_token)
           : ended.access_token
         const again = await callFunction(
           `logout?scope=${scope}`,

@@ -12,9 +12,9 @@ import {
   callFunction,
   createTestUser,
   type DedicatedStack,
+  expiredTokenFor,
   hasAuthServer,
   loginUser,
-  mintToken,
   requestInit,
   stackControl,
   startTestStack,
@@ -157,13 +157,7 @@ Deno.test({
       await t.step(
         'logout with an expired token (the SQL path) -> 204, the session ends',
         async () => {
-          const claims = decodeJwt(bobSession.access_token)
-          const now = Math.floor(Date.now() / 1000)
-          // Bob's real user and session, signed with the stack's key, expired a minute ago.
-          const expired = await mintToken(
-            { sub: claims.sub, session_id: claims.session_id, iat: now - 120, exp: now - 60 },
-            stack,
-          )
+          const expired = await expiredTokenFor(bobSession.access_token, stack)
           assertEquals(await liveSessions(stack, bob.id), 1)
           const response = await callFunction(
             'logout?scope=local',
@@ -241,12 +235,7 @@ Deno.test({
         assert(Number(health.headers.get('Retry-After')) >= 1)
         const healthBody = await health.json()
         assertEquals(healthBody.database, 'down')
-        const now = Math.floor(Date.now() / 1000)
-        const claims = decodeJwt(token)
-        const expired = await mintToken(
-          { sub: claims.sub, session_id: claims.session_id, iat: now - 120, exp: now - 60 },
-          stack,
-        )
+        const expired = await expiredTokenFor(token, stack)
         const logout = await callFunction('logout', requestInit(undefined, expired, 'POST'), stack)
         const logoutText = await logout.text()
         assertEquals(logout.status, 503, logoutText)
