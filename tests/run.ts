@@ -84,12 +84,10 @@ function describeStack(stack: LocalStack): string {
   const database = info.database === 'direct'
     ? 'database direct'
     : 'database through PgBouncer (transaction mode)'
-  // Said once here rather than by every test file that checks for it.
+  // The reason was logged once as the stack started; no test file repeats it.
   const auth = info.authServer
     ? 'with the auth server'
-    : `WITHOUT the auth server, so auth-dependent tests are ignored: ${
-      (info.authServerUnavailableReason ?? '').replace(/\s+/g, ' ')
-    }`
+    : 'WITHOUT the auth server (see above): auth-dependent tests are ignored'
   return `test stack: ready in ${(stack.startMs / 1000).toFixed(1)}s at ${info.url} | ` +
     `functions on ${info.functionsRuntime} | ${database} | ${auth}`
 }
