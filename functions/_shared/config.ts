@@ -49,6 +49,11 @@ export interface Config {
   readonly maxTokenAgeSeconds: number
   /** `EDGE_AUTH_TOKEN_CACHE_SIZE` (default 10000; 0 disables the verified-token cache). */
   readonly tokenCacheSize: number
+  /**
+   * `EDGE_AUTH_TOKEN_CACHE_BYTES` (default 32 MiB): the verified-token cache's memory bound, so an
+   * instance stays well under the edge runtime's 256 MB with the largest tokens Supabase issues.
+   */
+  readonly tokenCacheBytes: number
   /** `EDGE_AUTH_SESSION_CACHE_TTL_MS` (default 1000; 0 asks the database every time). */
   readonly sessionCacheTtlMs: number
   /** `EDGE_AUTH_SESSION_CACHE_SIZE` (default 10000). */
@@ -145,6 +150,13 @@ export function loadConfig(env: EnvReader = Deno.env, options: LoadConfigOptions
     clockToleranceSeconds: parseInteger(read, 'EDGE_AUTH_CLOCK_TOLERANCE_SECONDS', 5, 0, 300),
     maxTokenAgeSeconds: parseInteger(read, 'EDGE_AUTH_MAX_TOKEN_AGE_SECONDS', 604_800, 1, 604_800),
     tokenCacheSize: parseInteger(read, 'EDGE_AUTH_TOKEN_CACHE_SIZE', 10_000, 0, 1_000_000),
+    tokenCacheBytes: parseInteger(
+      read,
+      'EDGE_AUTH_TOKEN_CACHE_BYTES',
+      32 * 1024 * 1024,
+      0,
+      1024 * 1024 * 1024,
+    ),
     sessionCacheTtlMs: parseInteger(read, 'EDGE_AUTH_SESSION_CACHE_TTL_MS', 1_000, 0, 60_000),
     sessionCacheSize: parseInteger(read, 'EDGE_AUTH_SESSION_CACHE_SIZE', 10_000, 1, 1_000_000),
     jwksTimeoutMs: parseInteger(read, 'EDGE_AUTH_JWKS_TIMEOUT_MS', 3_000, 100, 30_000),

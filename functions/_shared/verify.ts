@@ -68,7 +68,7 @@ export function createVerifier(
   const legacySecret = config.legacySecret
   const tolerance = config.clockToleranceSeconds
   const options = verifyOptions(config)
-  const cache = createTokenCache<AuthContext>(config.tokenCacheSize)
+  const cache = createTokenCache<AuthContext>(config.tokenCacheSize, config.tokenCacheBytes)
   keys.onKidsRemoved((kids) => cache.dropKids(kids))
 
   const getKey: JWTVerifyGetKey = (header, token) => {

@@ -6,7 +6,8 @@ import { startJwksServer } from '../_helpers/jwks_server.ts'
 import { claims, flipS, generateKeyPair, jwksOf, sign } from '../_helpers/keys.ts'
 import { meHarness } from '../_helpers/me_harness.ts'
 import { ApiError } from '../../functions/_shared/errors.ts'
-import { createTokenCache } from '../../functions/_shared/token_cache.ts'
+import { createTokenCache, entryBytes } from '../../functions/_shared/token_cache.ts'
+import fc from 'fast-check'
 
 const k1 = await generateKeyPair('ES256')
 const k2 = await generateKeyPair('ES256')
@@ -110,4 +111,41 @@ Deno.test('createTokenCache: dropKids removes exactly the entries of those kids'
   cache.set('c', { exp: 1, kid: undefined, value: 3 })
   cache.dropKids(new Set(['k1']))
   assertEquals([cache.get('a'), cache.get('b')?.value, cache.get('c')?.value], [undefined, 2, 3])
+})
+
+Deno.test('createTokenCache: generated token sizes (40 B to 16 KB) never take the cache past its byte bound or entry bound; the newest entry stays', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 40, max: 16_384 }), { minLength: 1, maxLength: 300 }),
+      fc.integer({ min: 1, max: 50 }),
+      fc.integer({ min: 20_000, max: 400_000 }),
+      (lengths, capacity, maxBytes) => {
+        const cache = createTokenCache<number>(capacity, maxBytes)
+        let total = 0
+        lengths.forEach((length, i) => {
+          const token = `${i}.`.padEnd(length, 'x')
+          cache.set(token, { exp: 0, kid: 'k', value: i })
+          assert(cache.size <= capacity, `${cache.size} entries > ${capacity}`)
+          assert(cache.bytes <= maxBytes, `${cache.bytes} bytes > ${maxBytes}`)
+          if (entryBytes(token) <= maxBytes) assertEquals(cache.get(token)?.value, i)
+          total += 1
+        })
+        assert(total === lengths.length)
+      },
+    ),
+    { numRuns: 200 },
+  )
+})
+
+Deno.test('createTokenCache: 8 KB tokens fit far fewer entries than 800-byte ones under the default 32 MiB', () => {
+  const bound = 32 * 1024 * 1024
+  const small = createTokenCache<number>(10_000, bound)
+  const large = createTokenCache<number>(10_000, bound)
+  for (let i = 0; i < 10_000; i++) {
+    small.set(`${i}.`.padEnd(800, 'x'), { exp: 0, kid: 'k', value: i })
+    large.set(`${i}.`.padEnd(8_192, 'x'), { exp: 0, kid: 'k', value: i })
+  }
+  assertEquals(small.size, 10_000)
+  assertEquals(large.size, Math.floor(bound / entryBytes('x'.repeat(8_192))))
+  assert(large.bytes <= bound)
 })
