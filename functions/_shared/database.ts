@@ -80,8 +80,9 @@ export function discardIfStuck(sql: postgres.Sql, error: unknown): void {
   if ((error as { code?: unknown } | null)?.code !== 'CONNECT_TIMEOUT') return
   for (const [url, client] of clients) {
     if (client !== sql) continue
+    // Dropped, not ended: ending it while a connection is half-closed crashed the isolate on
+    // Deno 2.1 (postgres.js wrote to a socket it had just released). Its queued queries time
+    // out as before, and its idle connections close after `idle_timeout`.
     clients.delete(url)
-    // Queries still queued on it fail at once (their callers answer 503); nothing waits for it.
-    client.end({ timeout: 0 }).catch(() => {})
   }
 }
