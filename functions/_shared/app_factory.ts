@@ -80,7 +80,7 @@ export function renderError(name: string, error: unknown): Response {
 }
 
 // During an outage every request fails the same way: one line per function, code and half minute
-// says as much as thousands would (security-cases J01).
+// says as much as thousands would, and a flood of failures cannot flood the log.
 const LOG_INTERVAL_MS = 30_000
 const lastLogged = new Map<string, number>()
 

@@ -1,5 +1,5 @@
 /**
- * Extraction of the bearer token from a request, in the fixed order of security-cases §1.2, so
+ * Extraction of the bearer token from a request, in one fixed order (see the README's "Bearer syntax"), so
  * every malformed request gets the same answer whatever else is wrong with it.
  *
  * Only the `Authorization` header carries a token. A token in the query string or in a form or
@@ -12,7 +12,7 @@ import type { Context } from 'hono'
 import { badCredentialRequest, invalidToken, noCredentials } from './errors.ts'
 import { readCapped } from './read_capped.ts'
 
-/** Longest `Authorization` value accepted; checked before any decoding (security-cases H16). */
+/** Longest `Authorization` value accepted; checked before any decoding. */
 export const MAX_AUTHORIZATION_LENGTH = 8 * 1024
 
 /** Largest body searched for an `access_token` field; larger ones are left to the handler's cap. */

@@ -30,7 +30,7 @@ export interface AuthUser {
   readonly role: string
   /** `aal` (`aal1` or `aal2`), or null when absent. */
   readonly aal: string | null
-  /** True unless the token says exactly `is_anonymous: false` (security-cases S07). */
+  /** True unless the token says exactly `is_anonymous: false` (a missing or non-boolean claim is not trusted). */
   readonly is_anonymous: boolean
   /** `app_metadata` (set by the server: provider, roles), `{}` when absent. */
   readonly app_metadata: Readonly<Record<string, unknown>>

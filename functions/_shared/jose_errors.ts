@@ -1,5 +1,5 @@
 /**
- * The deliberate mapping of verification failures to HTTP answers (security-cases §1.1): the
+ * The deliberate mapping of verification failures to HTTP answers: the
  * token's fault is 401 `invalid_token` with a fixed description, the key source's fault is 503
  * with `Retry-After`. jose's messages, claims and the `kid` are never carried into a response.
  *

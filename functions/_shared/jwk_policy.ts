@@ -1,5 +1,5 @@
 /**
- * Which keys of a JWK set this service can use: the readiness rule of security-cases J06 (a set
+ * Which keys of a JWK set this service can use: the readiness rule (a set
  * without a key for an allowed algorithm is as good as no set) and the private-member guard of J05.
  *
  * @module

@@ -1,6 +1,6 @@
 /**
  * The key store contract shared by the inline and the remote key sources, and the classification
- * of key-lookup failures: a key outage is a 503 and never a 401 (security-cases §1.1), and a
+ * of key-lookup failures: a key outage is a 503 and never a 401 (a 401 makes clients discard good sessions), and a
  * client's bad token is a 401 and never a 5xx.
  *
  * @module

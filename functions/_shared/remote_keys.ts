@@ -1,7 +1,7 @@
 /**
  * The remote JWKS: jose's `createRemoteJWKSet` does the fetching, parsing, key import and sharing
  * of concurrent reloads; this module decides *when* to fetch, because jose's own schedule has three
- * gaps for a service under attack or during an outage (security-cases J09, J12, J18):
+ * gaps for a service under attack or during an outage:
  *
  * - jose's cooldown counts successful fetches only, so while the JWKS fails every unknown `kid`
  *   fetches again. Here every attempt, failed or not, closes the gate for `jwksCooldownMs`.

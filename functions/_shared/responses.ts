@@ -6,7 +6,7 @@
  */
 import { ApiError, REALM } from './errors.ts'
 
-/** Headers on every response, success or error (CONTRACT §4). */
+/** Headers on every response, success or error (the README's error table lists them). */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Cache-Control': 'no-store',
   'X-Content-Type-Options': 'nosniff',

@@ -7,7 +7,7 @@
 import type { Session } from '@supabase/supabase-js'
 import { jsonResponse } from './responses.ts'
 
-/** The public shape of a session (CONTRACT §3). */
+/** The public shape of a session (what Supabase Auth returns, so `supabase.auth.setSession()` accepts it). */
 export interface SessionBody {
   access_token: string
   token_type: 'bearer'

@@ -5,7 +5,7 @@
  * It only ever saves work: a hit is re-checked against `exp` (with the verifier's clock tolerance)
  * and against the key set, and nothing is ever *refused* because of the token string. Revocation
  * is keyed on `session_id` elsewhere: one token has many valid spellings (ECDSA `s` → `n − s`,
- * unused base64url bits; security-cases T07, T08), so a string key can never deny access.
+ * unused base64url bits), so a string key can never deny access.
  *
  * @module
  */

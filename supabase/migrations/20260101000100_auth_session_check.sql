@@ -12,8 +12,8 @@
 --
 -- Live means: the row exists (logout deletes it, and deleting a user cascades to it), belongs to
 -- the token's subject, has not passed `not_after` (set for SAML sessions), and the user is neither
--- soft-deleted nor banned (security-cases S01, S03, S04). Session timeboxes and inactivity
--- timeouts are enforced by the auth server at refresh time only, and are not checked here (S13).
+-- soft-deleted nor banned. Session timeboxes and inactivity timeouts are enforced by the auth
+-- server at refresh time only, and are not checked here.
 
 create or replace function public.auth_session_is_active(p_session_id uuid, p_user_id uuid)
 returns boolean

@@ -1,5 +1,5 @@
 // Assertions shared by the authentication tests: the RFC 6750 answer of each case
-// (security-cases §1) and the no-echo rule (§6.5), checked on every response.
+// (the README's error table) and the no-echo rule (no token, segment or secret in any header or body), checked on every response.
 import { assert, assertEquals } from '@std/assert'
 import { type DescriptionKey, DESCRIPTIONS, REALM } from '../../functions/_shared/errors.ts'
 

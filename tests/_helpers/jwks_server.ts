@@ -1,4 +1,4 @@
-// A JWKS server on a free loopback port, with the failure modes of security-cases §6.3 and a
+// A JWKS server on a free loopback port, with the failure modes a JWKS endpoint can show (slow, huge, wrong type, redirect, down) and a
 // request counter (J12, T16, T25), plus the test clock and configuration helpers of the key tests.
 import type { JWK } from 'jose'
 import { type Config, loadConfig } from '../../functions/_shared/config.ts'

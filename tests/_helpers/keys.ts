@@ -1,5 +1,5 @@
 // Test keys generated at run time (nothing committed), token minting, and the hostile-token
-// constructions of security-cases §6 (rawJws, hsConfusion, toDer, flipS).
+// hostile constructions (rawJws, hsConfusion, toDer, flipS).
 import * as jose from 'jose'
 
 /** Algorithms the project's keys use. */

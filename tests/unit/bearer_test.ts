@@ -1,4 +1,4 @@
-// security-cases §2a: the Authorization header and token transport (H rows), through the `me`
+// The Authorization header and token transport (H rows), through the `me`
 // app in process, and through a real socket where only raw bytes can build the case.
 import { assert, assertEquals } from '@std/assert'
 import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'

@@ -1,4 +1,4 @@
-// security-cases §2c (C rows) and the session-side rows that need no auth server (S05-S12):
+// Claims rules (C rows) and the session-side rows that need no auth server (S05-S12):
 // validly signed tokens whose claims or policy are wrong, through the `me` and policy apps.
 import { assertEquals } from '@std/assert'
 import * as jose from 'jose'

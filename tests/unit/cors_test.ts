@@ -1,4 +1,4 @@
-// CORS rows of security-cases §5d, on the login function's app (any function behaves the same:
+// CORS rules, on the login function's app (any function behaves the same:
 // they all start from createFunctionApp).
 import { assertEquals, assertStringIncludes } from '@std/assert'
 import { loadConfig } from '../../functions/_shared/config.ts'

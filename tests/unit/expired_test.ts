@@ -1,5 +1,5 @@
 // verifyIgnoringExpiry / requireUser({ allowExpired }): the logout path accepts a token whose only
-// fault is a past `exp`; every other rule still applies (security-cases O02).
+// fault is a past `exp`; every other rule still applies (an expired token may still log out).
 import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'
 import { claims, generateKeyPair, sign } from '../_helpers/keys.ts'
 import { meHarness } from '../_helpers/me_harness.ts'

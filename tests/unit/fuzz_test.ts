@@ -1,5 +1,5 @@
 // No hostile input may be accepted, cause a 5xx (other than the documented 502 of an unreachable
-// auth server) or be echoed (CONTRACT §4): the fast-check properties of
+// auth server) or be echoed: the fast-check properties of
 // tests/hostile/fuzz_cases.ts, a bounded number of cases from a fixed seed so every run checks the
 // same cases in a few seconds. `deno task fuzz` runs 100,000 and more from fresh seeds.
 import { runTarget, setUpFuzz, type TargetName } from '../hostile/fuzz_cases.ts'

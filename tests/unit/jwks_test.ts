@@ -1,4 +1,4 @@
-// security-cases §3: the JWKS side (J rows), against a JWKS server on a free loopback port with
+// The JWKS side (J rows), against a JWKS server on a free loopback port with
 // the failure modes of §6.3, and a hand-moved clock for cache age, cooldown and staleness.
 import { assert, assertEquals, assertMatch } from '@std/assert'
 import * as jose from 'jose'

@@ -1,4 +1,4 @@
-// Logout rows of security-cases §5c that need no auth server: scope discipline, methods, and what
+// Logout rules that need no auth server: scope discipline, methods, and what
 // the caller sees when Supabase Auth is down, slow, or no longer knows the session.
 import { assertEquals } from '@std/assert'
 import { createAuth } from '../../functions/_shared/auth.ts'

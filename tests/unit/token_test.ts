@@ -1,4 +1,4 @@
-// security-cases §2b: token structure and cryptography (T rows), through the `me` app.
+// Token structure and cryptography (T rows), through the `me` app.
 import { assert, assertEquals } from '@std/assert'
 import * as jose from 'jose'
 import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'

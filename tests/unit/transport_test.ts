@@ -1,4 +1,4 @@
-// security-cases §2a rows that only raw bytes on a socket can build (§6.4): duplicate headers,
+// Header rules that only raw bytes on a socket can exercise: duplicate headers,
 // bytes illegal in a field value, raw UTF-8, thousands of header lines. The `me` app is served by
 // Deno.serve on a free loopback port, as in production.
 import { assert, assertEquals, assertStringIncludes } from '@std/assert'
