@@ -99,6 +99,52 @@ export async function stackControl(
 }
 
 /**
+ * A request to the auth server's admin API (`/auth/v1/admin/<path>`) with the service role key.
+ *
+ * @param path e.g. `users` or `users/<id>`
+ * @param init method and body (JSON)
+ * @param stack the stack (default {@linkcode testStack})
+ * @returns the response
+ */
+export function authAdmin(
+  path: string,
+  init: RequestInit,
+  stack: TestStack = testStack(),
+): Promise<Response> {
+  return fetch(`${stack.url}/auth/v1/admin/${path}`, {
+    ...init,
+    headers: {
+      apikey: stack.serviceRoleKey,
+      Authorization: `Bearer ${stack.serviceRoleKey}`,
+      'Content-Type': 'application/json',
+    },
+  })
+}
+
+/**
+ * Bans a user through the admin API (`ban_duration`, e.g. `24h` or `2s`).
+ *
+ * @param userId the user
+ * @param duration how long, in the auth server's duration syntax
+ * @param stack the stack (default {@linkcode testStack})
+ * @throws Error unless the auth server answers 200
+ */
+export async function banUser(
+  userId: string,
+  duration: string,
+  stack: TestStack = testStack(),
+): Promise<void> {
+  const response = await authAdmin(`users/${userId}`, {
+    method: 'PUT',
+    body: JSON.stringify({ ban_duration: duration }),
+  }, stack)
+  const text = await response.text()
+  if (response.status !== 200) {
+    throw new Error(`Cannot ban a test user (${response.status}): ${text}`)
+  }
+}
+
+/**
  * Creates a confirmed user with a unique email through the auth admin API.
  *
  * @param options password and metadata
@@ -109,13 +155,8 @@ export async function createTestUser(options: CreateTestUserOptions = {}): Promi
   const stack = options.stack ?? testStack()
   const email = options.email ?? `test-${crypto.randomUUID()}@example.com`
   const password = options.password ?? `pw-${crypto.randomUUID()}`
-  const response = await fetch(`${stack.url}/auth/v1/admin/users`, {
+  const response = await authAdmin('users', {
     method: 'POST',
-    headers: {
-      apikey: stack.serviceRoleKey,
-      Authorization: `Bearer ${stack.serviceRoleKey}`,
-      'Content-Type': 'application/json',
-    },
     body: JSON.stringify({
       email,
       password,
@@ -124,7 +165,7 @@ export async function createTestUser(options: CreateTestUserOptions = {}): Promi
       user_metadata: options.userMetadata,
       app_metadata: options.appMetadata,
     }),
-  })
+  }, stack)
   const text = await response.text()
   if (!response.ok) throw new Error(`Cannot create a test user (${response.status}): ${text}`)
   return { email, password, id: (JSON.parse(text) as { id: string }).id }

@@ -8,6 +8,8 @@
 import { assert, assertEquals } from '@std/assert'
 import { assertNoEcho } from '../_helpers/assert_auth.ts'
 import {
+  authAdmin,
+  banUser,
   createTestUser,
   hasAuthServer,
   requestInit,
@@ -53,17 +55,6 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!
 }
 
-async function admin(stack: TestStack, path: string, init: RequestInit): Promise<Response> {
-  return await fetch(`${stack.url}/auth/v1/admin/${path}`, {
-    ...init,
-    headers: {
-      apikey: stack.serviceRoleKey,
-      Authorization: `Bearer ${stack.serviceRoleKey}`,
-      'Content-Type': 'application/json',
-    },
-  })
-}
-
 Deno.test({
   name:
     'login brute force with a low token rate limit: identical failures, equal timing, 429 + Retry-After per caller, other callers unaffected, no spoofing through the gateway',
@@ -86,17 +77,13 @@ Deno.test({
         'every credential failure is the same 400: unknown email, wrong password, banned, unconfirmed, no password',
         async () => {
           const banned = await createTestUser({ stack })
-          const ban = await admin(stack, `users/${banned.id}`, {
-            method: 'PUT',
-            body: JSON.stringify({ ban_duration: '24h' }),
-          })
-          assertEquals(ban.status, 200, await ban.text())
+          await banUser(banned.id, '24h', stack)
           const unconfirmed = await createTestUser({ stack, unconfirmed: true })
           const passwordless = `passwordless-${crypto.randomUUID()}@example.com`
-          const created = await admin(stack, 'users', {
+          const created = await authAdmin('users', {
             method: 'POST',
             body: JSON.stringify({ email: passwordless, email_confirm: true }),
-          })
+          }, stack)
           assertEquals(created.status, 200, await created.text())
           const attempts: [string, { email: string; password: string }][] = [
             ['unknown email', unknown()],

@@ -10,6 +10,8 @@ import { databaseSessionQuery } from '../../functions/_shared/session_query.ts'
 import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'
 import { countingFetch, ManualClock } from '../_helpers/jwks_server.ts'
 import {
+  authAdmin,
+  banUser,
   createTestUser,
   hasAuthServer,
   mintToken,
@@ -41,18 +43,6 @@ async function login(user: TestUser): Promise<Tokens> {
 
 function me(token: string): Promise<Response> {
   return fetch(`${testStack().functionsUrl}/me`, { headers: { Authorization: `Bearer ${token}` } })
-}
-
-function admin(path: string, init: RequestInit): Promise<Response> {
-  const stack = testStack()
-  return fetch(`${stack.url}/auth/v1/admin/${path}`, {
-    ...init,
-    headers: {
-      apikey: stack.serviceRoleKey,
-      Authorization: `Bearer ${stack.serviceRoleKey}`,
-      'Content-Type': 'application/json',
-    },
-  })
 }
 
 /** Polls `GET /me` until it is no longer 200; returns the answer and how long it took. */
@@ -137,7 +127,7 @@ Deno.test({
       const user = await createTestUser()
       const { access_token } = await login(user)
       assertEquals((await me(access_token)).status, 200)
-      assertEquals((await admin(`users/${user.id}`, { method: 'DELETE' })).status, 200)
+      assertEquals((await authAdmin(`users/${user.id}`, { method: 'DELETE' })).status, 200)
       const [response] = await untilRefused(access_token, SESSION_TTL_MS + 2000)
       await assertAuthError(response, 'BADTOKEN', 'sessionRevoked', [access_token])
     })
@@ -145,11 +135,7 @@ Deno.test({
       const user = await createTestUser()
       const { access_token } = await login(user)
       assertEquals((await me(access_token)).status, 200)
-      const ban = await admin(`users/${user.id}`, {
-        method: 'PUT',
-        body: JSON.stringify({ ban_duration: '24h' }),
-      })
-      assertEquals(ban.status, 200, await ban.clone().text())
+      await banUser(user.id, '24h')
       const [response] = await untilRefused(access_token, SESSION_TTL_MS + 2000)
       await assertAuthError(response, 'BADTOKEN', 'sessionRevoked', [access_token])
     })

@@ -5,6 +5,7 @@ import { assert, assertEquals } from '@std/assert'
 import { decodeJwt } from 'jose'
 import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'
 import {
+  banUser,
   callFunction,
   createTestUser,
   hasAuthServer,
@@ -44,16 +45,7 @@ Deno.test({
     const { access_token: token } = await loginUser(user)
     const pid = stack.pids.functions
     assertEquals(await meStatus(token), 200)
-    const ban = await fetch(`${stack.url}/auth/v1/admin/users/${user.id}`, {
-      method: 'PUT',
-      headers: {
-        apikey: stack.serviceRoleKey,
-        Authorization: `Bearer ${stack.serviceRoleKey}`,
-        'Content-Type': 'application/json',
-      },
-      body: JSON.stringify({ ban_duration: '2s' }),
-    })
-    assertEquals(ban.status, 200, await ban.text())
+    await banUser(user.id, '2s')
     await until(token, 401, [200], 3_000)
     await assertAuthError(
       await callFunction('me', requestInit(undefined, token)),

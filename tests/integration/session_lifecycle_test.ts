@@ -3,7 +3,13 @@
 import { assert, assertEquals, assertExists } from '@std/assert'
 import { createClient, type Session, type SupabaseClient } from '@supabase/supabase-js'
 import { assertAuthError, assertNoEcho } from '../_helpers/assert_auth.ts'
-import { createTestUser, hasAuthServer, testStack, type TestUser } from '../_helpers/stack.ts'
+import {
+  banUser,
+  createTestUser,
+  hasAuthServer,
+  testStack,
+  type TestUser,
+} from '../_helpers/stack.ts'
 
 const ignore = !hasAuthServer
 
@@ -190,19 +196,9 @@ Deno.test({
     'L05 POST /login failures are byte-identical: unknown email, wrong password, banned user -> 400 invalid_grant',
   ignore,
   async fn() {
-    const stack = testStack()
     const user = await createTestUser()
     const banned = await createTestUser()
-    const ban = await fetch(`${stack.url}/auth/v1/admin/users/${banned.id}`, {
-      method: 'PUT',
-      headers: {
-        apikey: stack.serviceRoleKey,
-        Authorization: `Bearer ${stack.serviceRoleKey}`,
-        'Content-Type': 'application/json',
-      },
-      body: JSON.stringify({ ban_duration: '24h' }),
-    })
-    assertEquals(ban.status, 200, await ban.text())
+    await banUser(banned.id, '24h')
     const attempts = [
       { email: `nobody-${crypto.randomUUID()}@example.com`, password: 'whatever-password' },
       { email: user.email, password: 'wrong-password' },
