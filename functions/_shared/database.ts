@@ -66,23 +66,53 @@ export async function closeDatabase(config: Config): Promise<void> {
   await sql.end({ timeout: 5 })
 }
 
+/** Errors of a pooled connection that had closed before the query was handed to it. */
+const STALE_CONNECTION_CODES = new Set(['EPIPE', 'ECONNRESET', 'CONNECTION_CLOSED'])
+
 /**
- * Drops a client whose connection attempt timed out, so the next {@linkcode database} call builds
- * a fresh one. On Deno 2.1 (the edge runtime's) a postgres.js connection whose server closed it
- * during start-up (a transaction pooler refusing logins while PostgreSQL is down) never connected
- * again: every later attempt timed out, and the instance answered 503 long after the database was
- * back. A new client has no such connection; elsewhere this costs one reconnect after an outage.
+ * Runs queries on an instance's client, recovering from the two ways a pooled client fails after
+ * an outage although the database is back:
  *
- * @param sql the client a query failed on
- * @param error what the query threw
+ * - A transaction pooler closes idle client connections of its own accord (for instance while its
+ *   database restarts), and postgres.js hands the next query to such a connection before it sees
+ *   the close. `attempt` then runs once more, when it is safe to repeat: it gets a `begun`
+ *   callback to call once it has sent something that must not run twice.
+ * - On Deno 2.1 (the edge runtime's) a postgres.js connection whose server closed it during
+ *   start-up (a pooler refusing logins while PostgreSQL is down) never connected again: every
+ *   attempt timed out. A client whose connection attempt timed out is dropped, so the next
+ *   {@linkcode database} call builds a fresh one. It is dropped, not ended: ending it while a
+ *   connection was half-closed crashed the isolate on Deno 2.1. Its idle connections close after
+ *   `idle_timeout`.
+ *
+ * @param sql the client, from {@linkcode database}
+ * @param attempt the queries; calls `begun()` before anything not safe to repeat
+ * @returns what `attempt` returns
+ * @throws what the last attempt threw
  */
-export function discardIfStuck(sql: postgres.Sql, error: unknown): void {
-  if ((error as { code?: unknown } | null)?.code !== 'CONNECT_TIMEOUT') return
+export async function withRecovery<T>(
+  sql: postgres.Sql,
+  attempt: (begun: () => void) => Promise<T>,
+): Promise<T> {
+  let started = false
+  const begun = () => {
+    started = true
+  }
+  try {
+    try {
+      return await attempt(begun)
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code
+      if (started || typeof code !== 'string' || !STALE_CONNECTION_CODES.has(code)) throw error
+      return await attempt(() => {})
+    }
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code === 'CONNECT_TIMEOUT') dropClient(sql)
+    throw error
+  }
+}
+
+function dropClient(sql: postgres.Sql): void {
   for (const [url, client] of clients) {
-    if (client !== sql) continue
-    // Dropped, not ended: ending it while a connection is half-closed crashed the isolate on
-    // Deno 2.1 (postgres.js wrote to a socket it had just released). Its queued queries time
-    // out as before, and its idle connections close after `idle_timeout`.
-    clients.delete(url)
+    if (client === sql) clients.delete(url)
   }
 }

@@ -48,34 +48,3 @@ export function isDataException(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code)
 }
-
-/** Errors of a pooled connection that had closed before the query was handed to it. */
-const STALE_CONNECTION_CODES = new Set(['EPIPE', 'ECONNRESET', 'CONNECTION_CLOSED'])
-
-/**
- * Runs `attempt`, and once more when it failed on a connection that turned out to be closed.
- * A transaction pooler closes idle client connections of its own accord (for instance while its
- * database restarts), and postgres.js hands the next query to such a connection before it sees
- * the close: without the second attempt that query failed with a 503 although the database was
- * back. Only for work that is safe to repeat: `attempt` gets a `begun` callback to call once it
- * has sent something that must not run twice, after which no retry happens.
- *
- * @param attempt the queries; calls `begun()` before anything not safe to repeat
- * @returns what `attempt` returns
- * @throws what the last attempt threw
- */
-export async function retryOnStaleConnection<T>(
-  attempt: (begun: () => void) => Promise<T>,
-): Promise<T> {
-  let started = false
-  const begun = () => {
-    started = true
-  }
-  try {
-    return await attempt(begun)
-  } catch (error) {
-    const code = (error as { code?: unknown } | null)?.code
-    if (started || typeof code !== 'string' || !STALE_CONNECTION_CODES.has(code)) throw error
-    return await attempt(() => {})
-  }
-}

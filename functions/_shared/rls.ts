@@ -6,12 +6,8 @@
  * @module
  */
 import type postgres from 'postgres'
-import { discardIfStuck } from './database.ts'
-import {
-  isDatabaseUnavailable,
-  isDataException,
-  retryOnStaleConnection,
-} from './database_errors.ts'
+import { withRecovery } from './database.ts'
+import { isDatabaseUnavailable, isDataException } from './database_errors.ts'
 import { invalidRequest, unavailable } from './errors.ts'
 
 /**
@@ -29,17 +25,15 @@ export async function asAuthenticatedUser<T>(
   work: (tx: postgres.TransactionSql) => Promise<T>,
 ): Promise<T> {
   try {
-    return await retryOnStaleConnection((begun) =>
+    return await withRecovery(sql, (begun) =>
       sql.begin(async (tx) => {
         await tx`select set_config('role', 'authenticated', true),
                         set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`
         // The connection is alive: from here on a failure is not retried (work may write).
         begun()
         return await work(tx)
-      }) as Promise<T>
-    )
+      }) as Promise<T>)
   } catch (error) {
-    discardIfStuck(sql, error)
     if (isDatabaseUnavailable(error)) throw unavailable('databaseUnavailable', 5, error)
     // The claims and the caller's values are request data: one PostgreSQL cannot hold is a 400.
     if (isDataException(error)) throw invalidRequest('unstorableValue')

@@ -6,8 +6,7 @@
  * @module
  */
 import type { Config } from './config.ts'
-import { database, discardIfStuck } from './database.ts'
-import { retryOnStaleConnection } from './database_errors.ts'
+import { database, withRecovery } from './database.ts'
 import type { SessionQuery, SessionState } from './session_check.ts'
 
 /**
@@ -20,13 +19,9 @@ export function databaseSessionQuery(config: Config): SessionQuery {
   return async (sessionId, userId) => {
     const sql = database(config)
     // A read: safe to repeat when the pool handed it a connection that had closed.
-    const rows = await retryOnStaleConnection(() =>
+    const rows = await withRecovery(sql, () =>
       sql`
-      select public.auth_session_state(${sessionId}::uuid, ${userId}::uuid) as state`
-    ).catch((error) => {
-      discardIfStuck(sql, error)
-      throw error
-    })
+      select public.auth_session_state(${sessionId}::uuid, ${userId}::uuid) as state`)
     const state = rows[0]?.state
     // Anything unexpected is a refusal, never "live" (fail closed).
     return state === 'live' || state === 'gone' ? state as SessionState : 'refused'

@@ -2,8 +2,7 @@ import type { Hono } from 'hono'
 import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
 import type { Auth } from '../_shared/auth.ts'
 import type { Config } from '../_shared/config.ts'
-import { database, discardIfStuck } from '../_shared/database.ts'
-import { retryOnStaleConnection } from '../_shared/database_errors.ts'
+import { database, withRecovery } from '../_shared/database.ts'
 import { jsonResponse } from '../_shared/responses.ts'
 
 /** Longest a probe waits for PostgreSQL: a readiness check must answer quickly. */
@@ -43,10 +42,7 @@ export function createHealthApp(config: Config, deps: HealthDeps): Hono {
 export function databasePing(config: Config): () => Promise<void> {
   return async () => {
     const sql = database(config)
-    await retryOnStaleConnection(() => sql`select 1`).catch((error) => {
-      discardIfStuck(sql, error)
-      throw error
-    })
+    await withRecovery(sql, () => sql`select 1`)
   }
 }
 

@@ -4,8 +4,8 @@ import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
 import type { Auth } from '../_shared/auth.ts'
 import { createUpstreamClient, upstreamFailure } from '../_shared/auth_upstream.ts'
 import type { Config } from '../_shared/config.ts'
-import { discardIfStuck } from '../_shared/database.ts'
-import { isDatabaseUnavailable, retryOnStaleConnection } from '../_shared/database_errors.ts'
+import { withRecovery } from '../_shared/database.ts'
+import { isDatabaseUnavailable } from '../_shared/database_errors.ts'
 import { ApiError, invalidRequest, unavailable } from '../_shared/errors.ts'
 import { type AuthEnv, requireUser } from '../_shared/require_user.ts'
 
@@ -93,11 +93,11 @@ async function endInDatabase(
 ): Promise<void> {
   try {
     // Ending sessions twice ends the same sessions: safe to repeat on a stale connection.
-    await retryOnStaleConnection(() =>
-      sql`select public.auth_end_sessions(${userId}::uuid, ${sessionId}::uuid, ${scope})`
+    await withRecovery(
+      sql,
+      () => sql`select public.auth_end_sessions(${userId}::uuid, ${sessionId}::uuid, ${scope})`,
     )
   } catch (error) {
-    discardIfStuck(sql, error)
     if (isDatabaseUnavailable(error)) throw unavailable('sessionStoreUnavailable', 5, error)
     throw error
   }
