@@ -13,6 +13,7 @@ import {
   loginUser,
   mintToken,
   requestInit,
+  testStack,
 } from '../_helpers/stack.ts'
 
 const seed = Number(Deno.env.get('EDGE_AUTH_FUZZ_SEED') ?? Date.now() % 2 ** 31)
@@ -138,7 +139,7 @@ Deno.test({
 })
 
 Deno.test('the gateway answers methods fetch cannot forward (TRACE, TRACK, CONNECT) with 405, Allow and CORS, never 502', async () => {
-  const { url } = (await import('../_helpers/stack.ts')).testStack()
+  const { url } = testStack()
   const { hostname, port } = new URL(url)
   for (const method of ['TRACE', 'TRACK', 'trace']) {
     for (const path of ['/functions/v1/me', '/auth/v1/health', '/nowhere']) {
