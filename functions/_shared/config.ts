@@ -70,6 +70,12 @@ export interface Config {
   readonly corsOrigins: '*' | readonly string[]
   /** `EDGE_AUTH_UPSTREAM_TIMEOUT_MS` (default 5000): budget for calls to Supabase Auth. */
   readonly upstreamTimeoutMs: number
+  /**
+   * `EDGE_AUTH_CLIENT_ADDRESS_HEADER` (default unset): the header, lowercased, that a proxy the
+   * operator trusts writes the caller's address into; `login` and `refresh` then pass it to the
+   * auth server's per-client rate limits. Unset, no address is forwarded.
+   */
+  readonly clientAddressHeader: string | undefined
 }
 
 /** A setting that a particular function cannot run without. */
@@ -171,6 +177,10 @@ export function loadConfig(env: EnvReader = Deno.env, options: LoadConfigOptions
     jwksStaleMaxMs: parseInteger(read, 'EDGE_AUTH_JWKS_STALE_MAX_MS', 1_800_000, 0, 86_400_000),
     corsOrigins: parseOrigins(read('EDGE_AUTH_CORS_ORIGINS')),
     upstreamTimeoutMs: parseInteger(read, 'EDGE_AUTH_UPSTREAM_TIMEOUT_MS', 5_000, 100, 9_000),
+    clientAddressHeader: parseHeaderName(
+      'EDGE_AUTH_CLIENT_ADDRESS_HEADER',
+      read('EDGE_AUTH_CLIENT_ADDRESS_HEADER'),
+    ),
   }
   if (!URL.canParse(config.issuer)) {
     throw new ConfigError('SUPABASE_JWT_ISSUER', 'must be an absolute URL')
@@ -243,6 +253,15 @@ function isPublicJwk(value: unknown): value is Record<string, unknown> {
   const jwk = value as Record<string, unknown>
   // A private member means someone pasted a signing key; an `oct` key is a shared secret.
   return typeof jwk.kty === 'string' && jwk.kty !== 'oct' && !('d' in jwk)
+}
+
+/** An HTTP field name (RFC 9110 token), lowercased as `Headers` keeps it. */
+function parseHeaderName(variable: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)) {
+    throw new ConfigError(variable, 'must be an HTTP header name')
+  }
+  return value.toLowerCase()
 }
 
 function parseSecret(value: string | undefined): Uint8Array | undefined {

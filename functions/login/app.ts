@@ -38,7 +38,7 @@ export function createLoginApp(config: Config, options: LoginOptions = {}): Hono
       },
     })
     const { client, outcome } = createUpstreamClient(config, {
-      clientAddress: callerAddress(c.req.raw),
+      clientAddress: callerAddress(c.req.raw, config.clientAddressHeader),
     })
     const started = performance.now()
     const { data, error } = await client.auth.signInWithPassword({

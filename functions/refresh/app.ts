@@ -18,7 +18,7 @@ export function createRefreshApp(config: Config): Hono {
       fields: { refresh_token: { required: true, maxLength: 1024 } },
     })
     const { client, outcome } = createUpstreamClient(config, {
-      clientAddress: callerAddress(c.req.raw),
+      clientAddress: callerAddress(c.req.raw, config.clientAddressHeader),
     })
     // One attempt only: a retry after upstream already rotated the token would trip its
     // refresh-token reuse detection and revoke the whole session.

@@ -235,7 +235,8 @@ export class AuthServer {
       // As the Supabase CLI: a refresh token may be reused for 10 s (concurrent tabs).
       GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL: '10',
       // Rate limits key on the caller's address from Sb-Forwarded-For, which the gateway passes on
-      // only for requests made with the secret key (the login and refresh functions), as hosted.
+      // only for requests made with the secret key, as hosted: the login and refresh functions
+      // send it when EDGE_AUTH_CLIENT_ADDRESS_HEADER names a header they can trust.
       GOTRUE_SECURITY_SB_FORWARDED_FOR_ENABLED: 'true',
       GOTRUE_LOG_LEVEL: 'info',
       ...rateLimits,

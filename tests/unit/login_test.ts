@@ -321,37 +321,3 @@ Deno.test('R06 POST /refresh when upstream reports a refresh conflict (409) -> 4
   }
 })
 
-Deno.test('L06 POST /login tells the auth server who the caller is: Sb-Forwarded-For with the secret key, never a client-chosen value', async () => {
-  const seen: { apikey: string | null; forwarded: string | null }[] = []
-  const upstream = startLocalServer((request) => {
-    seen.push({
-      apikey: request.headers.get('apikey'),
-      forwarded: request.headers.get('sb-forwarded-for'),
-    })
-    return Response.json({
-      code: 400,
-      error_code: 'invalid_credentials',
-      msg: 'Invalid login credentials',
-    }, { status: 400 })
-  })
-  try {
-    const body = JSON.stringify({ email: EMAIL, password: SECRET_PASSWORD })
-    const withSecret = appFor(upstream.url, {
-      SUPABASE_SERVICE_ROLE_KEY: 'service-role-key-for-tests',
-    })
-    // X-Forwarded-For as the platform gateway writes it; the client's own Sb-Forwarded-For is ignored.
-    await login(withSecret, body, {
-      'X-Forwarded-For': '203.0.113.9',
-      'Sb-Forwarded-For': '198.51.100.1',
-    })
-    await login(withSecret, body, { 'X-Forwarded-For': 'not-an-address' })
-    await login(appFor(upstream.url), body, { 'X-Forwarded-For': '203.0.113.9' })
-    assertEquals(seen, [
-      { apikey: 'service-role-key-for-tests', forwarded: '203.0.113.9' },
-      { apikey: 'anon-key-for-tests', forwarded: null },
-      { apikey: 'anon-key-for-tests', forwarded: null },
-    ])
-  } finally {
-    await upstream.close()
-  }
-})
