@@ -320,4 +320,3 @@ Deno.test('R06 POST /refresh when upstream reports a refresh conflict (409) -> 4
     await upstream.close()
   }
 })
-
