@@ -7,7 +7,9 @@
  *   deno run -A --v8-flags=--expose-gc tests/bench/cache_memory.ts [--payload file.json]
  *
  * `--payload` is the payload of a real access token (JSON), so entries have real sizes; without it
- * the test helpers' Supabase-shaped claims are used.
+ * the test helpers' Supabase-shaped claims are used. `--token-bytes 8192` pads `user_metadata` until
+ * every token is about that long, the largest Supabase issues (its auth server caps a token's
+ * claims at a few kilobytes of metadata), to show the cache's byte bound at work.
  *
  * @module
  */
@@ -26,6 +28,18 @@ function option(name: string): string | undefined {
 const payloadFile = option('payload')
 const template = payloadFile ? JSON.parse(await Deno.readTextFile(payloadFile)) : claims()
 const key = await generateKeyPair('ES256')
+const targetLength = Number(option('token-bytes') ?? '0')
+if (targetLength > 0) await padTo(targetLength)
+
+/** Grows `user_metadata` until a signed token is `length` characters (base64url: 4 per 3 bytes). */
+async function padTo(length: number): Promise<void> {
+  const metadata = (template.user_metadata ?? {}) as Record<string, unknown>
+  template.user_metadata = { ...metadata, padding: '' }
+  const missing = length - (await sign(key, fresh())).length
+  if (missing > 0) {
+    template.user_metadata = { ...metadata, padding: 'x'.repeat(Math.floor((missing * 3) / 4)) }
+  }
+}
 
 /** Heap in use after full GCs; event-loop turns in between release what settled promises hold. */
 async function settle(): Promise<number> {
@@ -72,6 +86,7 @@ const bytes = withCache - withoutCache
 console.log(JSON.stringify({
   entries: size,
   token_length: tokenLength,
+  bytes_bound: testConfig({}).tokenCacheBytes,
   heap_bytes: bytes,
   // The same run without a cache: close to 0 when nothing else kept the tokens alive.
   control_heap_bytes: withoutCache,
