@@ -1,28 +1,29 @@
 import type { Hono } from 'hono'
-import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
-import type { Auth } from '../_shared/auth.ts'
-import type { Config } from '../_shared/config.ts'
-import { database, withRecovery } from '../_shared/database.ts'
-import { jsonResponse } from '../_shared/responses.ts'
+import type postgres from 'postgres'
+import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
+import type { Config } from '../_shared/core/config.ts'
+import { database, withRecovery } from '../_shared/db/database.ts'
+import { createFunctionApp, methodNotAllowed } from '../_shared/hono/adapter.ts'
+import { jsonResponse } from '../_shared/http/responses.ts'
 
 /** Longest a probe waits for PostgreSQL: a readiness check must answer quickly. */
 const DATABASE_PROBE_MS = 2_000
 
-/** What health needs: the instance's key store and a way to reach PostgreSQL. */
-export interface HealthDeps {
-  /** The instance's authentication services (only `keysReady` is used). */
-  auth: Pick<Auth, 'keysReady'>
-  /** Resolves when PostgreSQL answers a trivial query; rejects otherwise. */
-  pingDatabase: () => Promise<void>
-}
-
-/** `GET /health`: 200 when keys and database answer, else 503 naming what is down. */
-export function createHealthApp(config: Config, deps: HealthDeps): Hono {
+/**
+ * `GET /health`: 200 when keys and database answer, else 503 naming what is down.
+ *
+ * @param config the loaded configuration
+ * @param deps injected clock, fetch or database
+ * @returns the Hono app, routed under `/health`
+ */
+export function createHealthApp(config: Config, deps: AppDeps = {}): Hono {
+  const auth = authFor(config, deps)
+  const sql = deps.database ?? (() => database(config))
   const app = createFunctionApp('health', { corsOrigins: config.corsOrigins, methods: ['GET'] })
   app.get('/', async () => {
     const [keys, db] = await Promise.all([
-      deps.auth.keysReady().catch(() => false),
-      withTimeout(deps.pingDatabase(), DATABASE_PROBE_MS).then(() => true, () => false),
+      auth.keysReady().catch(() => false),
+      withTimeout(ping(sql), DATABASE_PROBE_MS).then(() => true, () => false),
     ])
     if (keys && db) return jsonResponse(200, { status: 'ok' })
     // Name the dependency, nothing more: no hosts, ports or error texts for a public probe.
@@ -38,12 +39,10 @@ export function createHealthApp(config: Config, deps: HealthDeps): Hono {
   return app
 }
 
-/** The production database probe: `select 1` on the instance's client. */
-export function databasePing(config: Config): () => Promise<void> {
-  return async () => {
-    const sql = database(config)
-    await withRecovery(sql, () => sql`select 1`)
-  }
+/** The database probe: `select 1` on the instance's client. */
+async function ping(database: () => postgres.Sql): Promise<void> {
+  const sql = database()
+  await withRecovery(sql, () => sql`select 1`)
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -1,11 +1,7 @@
-import { createAuth } from '../_shared/auth.ts'
-import { loadConfig } from '../_shared/config.ts'
-import { createHealthApp, databasePing } from './app.ts'
+// Entry point of the `health` function: configuration is read once per instance, at start-up.
+import { loadConfig } from '../_shared/core/config.ts'
+import { createHealthApp } from './app.ts'
 
-const config = loadConfig(Deno.env, { require: ['dbUrl'] })
-const app = createHealthApp(config, {
-  auth: createAuth(config),
-  pingDatabase: databasePing(config),
-})
+const app = createHealthApp(loadConfig(Deno.env, { require: ['dbUrl'] }))
 
 export default { fetch: app.fetch } satisfies Deno.ServeDefaultExport

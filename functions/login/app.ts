@@ -1,11 +1,16 @@
 import type { Hono } from 'hono'
-import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
-import { createUpstreamClient, upstreamFailure } from '../_shared/auth_upstream.ts'
-import { callerAddress } from '../_shared/client_address.ts'
-import type { Config } from '../_shared/config.ts'
-import { readJsonBody } from '../_shared/json_body.ts'
-import { rejectQueryParameters } from '../_shared/query_guard.ts'
-import { sessionResponse } from '../_shared/session_body.ts'
+import { systemClock } from '../_shared/core/clock.ts'
+import type { Config } from '../_shared/core/config.ts'
+import type { AppDeps } from '../_shared/auth/authenticate.ts'
+import {
+  createFunctionApp,
+  methodNotAllowed,
+  rejectQueryParameters,
+} from '../_shared/hono/adapter.ts'
+import { callerAddress } from '../_shared/http/client_address.ts'
+import { readJsonBody } from '../_shared/http/json_body.ts'
+import { createUpstreamClient, upstreamFailure } from '../_shared/upstream/auth_client.ts'
+import { sessionResponse } from '../_shared/upstream/session_body.ts'
 
 /** Body cap: an email and a password fit in far less; Supabase Auth itself allows 1 MiB. */
 const MAX_BODY_BYTES = 8 * 1024
@@ -19,15 +24,15 @@ const MAX_BODY_BYTES = 8 * 1024
  */
 export const MIN_FAILURE_MS = 400
 
-/** Options of {@linkcode createLoginApp}. */
-export interface LoginOptions {
-  /** Floor of a rejected login, in milliseconds (default {@linkcode MIN_FAILURE_MS}). */
-  minFailureMs?: number
-}
-
-/** `POST /login {email, password}`: signInWithPassword through Supabase Auth. */
-export function createLoginApp(config: Config, options: LoginOptions = {}): Hono {
-  const minFailureMs = options.minFailureMs ?? MIN_FAILURE_MS
+/**
+ * `POST /login {email, password}`: signInWithPassword through Supabase Auth.
+ *
+ * @param config the loaded configuration
+ * @param deps injected clock (it also times the failure floor) or fetch
+ * @returns the Hono app, routed under `/login`
+ */
+export function createLoginApp(config: Config, deps: AppDeps = {}): Hono {
+  const clock = deps.clock ?? systemClock
   const app = createFunctionApp('login', { corsOrigins: config.corsOrigins, methods: ['POST'] })
   app.post('/', rejectQueryParameters(), async (c) => {
     const body = await readJsonBody(c.req.raw, {
@@ -39,8 +44,9 @@ export function createLoginApp(config: Config, options: LoginOptions = {}): Hono
     })
     const { client, outcome } = createUpstreamClient(config, {
       clientAddress: callerAddress(c.req.raw, config.clientAddressHeader),
+      fetch: deps.fetch,
     })
-    const started = performance.now()
+    const started = clock.now()
     const { data, error } = await client.auth.signInWithPassword({
       email: body.email!,
       password: body.password!,
@@ -50,15 +56,11 @@ export function createLoginApp(config: Config, options: LoginOptions = {}): Hono
       // same byte-identical 400 after the same time: telling them apart would reveal which
       // accounts exist. Transport failures and rate limits say nothing about an account.
       const failure = upstreamFailure(outcome, 'invalidGrant', error)
-      if (failure.status === 400) await sleep(minFailureMs - (performance.now() - started))
+      if (failure.status === 400) await clock.sleep(MIN_FAILURE_MS - (clock.now() - started))
       throw failure
     }
     return sessionResponse(data.session)
   })
   app.all('/', methodNotAllowed(['POST']))
   return app
-}
-
-function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve()
 }

@@ -1,32 +1,31 @@
 import type { Hono } from 'hono'
 import type postgres from 'postgres'
-import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
-import type { Auth } from '../_shared/auth.ts'
-import { createUpstreamClient, upstreamFailure } from '../_shared/auth_upstream.ts'
-import type { Config } from '../_shared/config.ts'
-import { withRecovery } from '../_shared/database.ts'
-import { isDatabaseUnavailable } from '../_shared/database_errors.ts'
-import { ApiError, invalidRequest, unavailable } from '../_shared/errors.ts'
-import { type AuthEnv, requireUser } from '../_shared/require_user.ts'
+import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
+import type { Config } from '../_shared/core/config.ts'
+import { ApiError, invalidRequest, unavailable } from '../_shared/core/errors.ts'
+import { database, withRecovery } from '../_shared/db/database.ts'
+import { isDatabaseUnavailable } from '../_shared/db/database_errors.ts'
+import {
+  type AuthEnv,
+  createFunctionApp,
+  methodNotAllowed,
+  requireUser,
+} from '../_shared/hono/adapter.ts'
+import { createUpstreamClient, upstreamFailure } from '../_shared/upstream/auth_client.ts'
 
 /** The scopes of Supabase Auth's logout; `global` is the default, as in supabase-js. */
 const SCOPES = ['global', 'local', 'others'] as const
 type Scope = typeof SCOPES[number]
-
-/** What logout needs besides the configuration. */
-export interface LogoutDeps {
-  /** The instance's authentication services. */
-  auth: Auth
-  /** The database client, for ending the sessions of an expired token. */
-  sql: () => postgres.Sql
-}
 
 /**
  * `POST /logout[?scope=global|local|others]` with a bearer: ends the session(s) on the auth
  * server, forgets the caller's session on this instance at once, answers 204. Idempotent: a
  * session already ended, or an expired token, still gets 204.
  */
-export function createLogoutApp(config: Config, deps: LogoutDeps): Hono<AuthEnv> {
+export function createLogoutApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
+  const auth = authFor(config, deps)
+  // The database ends the sessions of an expired token, which the auth server no longer takes.
+  const sql = deps.database ?? (() => database(config))
   const app = createFunctionApp<AuthEnv>('logout', {
     corsOrigins: config.corsOrigins,
     methods: ['POST'],
@@ -40,17 +39,17 @@ export function createLogoutApp(config: Config, deps: LogoutDeps): Hono<AuthEnv>
     },
     // An expired token is still authenticated by its signature, issuer and audience: logging out
     // must work after expiry too (RFC 7009 §2.2), and only the signed ids are used.
-    requireUser(deps.auth, { session: 'token', allowExpired: true, allowAnonymous: true }),
+    requireUser(auth, { session: 'token', allowExpired: true, allowAnonymous: true }),
     async (c) => {
       const scope = readScope(new URL(c.req.url).searchParams)
       const { user, session, token } = c.var.auth
-      if (session.expires_at * 1000 > Date.now()) {
-        await endOnAuthServer(config, token, scope)
+      if (session.expires_at * 1000 > auth.clock.now()) {
+        await endOnAuthServer(config, deps.fetch, token, scope)
       } else {
-        await endInDatabase(deps.sql(), user.id, session.id, scope)
+        await endInDatabase(sql(), user.id, session.id, scope)
       }
       // `others` keeps the caller's own session alive; the other scopes end it.
-      if (scope !== 'others') deps.auth.forgetSession(session.id)
+      if (scope !== 'others') auth.forgetSession(session.id)
       return c.body(null, 204)
     },
   )
@@ -70,8 +69,13 @@ function readScope(query: URLSearchParams): Scope {
   return scope
 }
 
-async function endOnAuthServer(config: Config, token: string, scope: Scope): Promise<void> {
-  const { client, outcome } = createUpstreamClient(config)
+async function endOnAuthServer(
+  config: Config,
+  fetchImpl: typeof fetch | undefined,
+  token: string,
+  scope: Scope,
+): Promise<void> {
+  const { client, outcome } = createUpstreamClient(config, { fetch: fetchImpl })
   const { error } = await client.auth.admin.signOut(token, scope)
   if (!error) return
   // 401/403/404: the auth server no longer knows this session (already logged out): the goal of

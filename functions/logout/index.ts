@@ -1,9 +1,7 @@
-import { createAuth } from '../_shared/auth.ts'
-import { loadConfig } from '../_shared/config.ts'
-import { database } from '../_shared/database.ts'
+// Entry point of the `logout` function: configuration is read once per instance, at start-up.
+import { loadConfig } from '../_shared/core/config.ts'
 import { createLogoutApp } from './app.ts'
 
-const config = loadConfig(Deno.env, { require: ['anonKey', 'dbUrl'] })
-const app = createLogoutApp(config, { auth: createAuth(config), sql: () => database(config) })
+const app = createLogoutApp(loadConfig(Deno.env, { require: ['anonKey', 'dbUrl'] }))
 
 export default { fetch: app.fetch } satisfies Deno.ServeDefaultExport

@@ -5,27 +5,25 @@
  * @module
  */
 import type { Hono } from 'hono'
-import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
-import { type Auth, type AuthDeps, createAuth } from '../_shared/auth.ts'
-import type { Config } from '../_shared/config.ts'
-import { type AuthEnv, requireUser } from '../_shared/require_user.ts'
-import { jsonResponse } from '../_shared/responses.ts'
-
-/** What tests may inject into {@linkcode createMeApp}. */
-export interface MeDeps extends AuthDeps {
-  /** Ready-made authentication services (default: built from `config` and the other deps). */
-  auth?: Auth
-}
+import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
+import type { Config } from '../_shared/core/config.ts'
+import {
+  type AuthEnv,
+  createFunctionApp,
+  methodNotAllowed,
+  requireUser,
+} from '../_shared/hono/adapter.ts'
+import { jsonResponse } from '../_shared/http/responses.ts'
 
 /**
  * Builds the `me` app.
  *
  * @param config the loaded configuration
- * @param deps injected services
+ * @param deps injected clock, fetch, session store or database
  * @returns the Hono app, routed under `/me`
  */
-export function createMeApp(config: Config, deps: MeDeps = {}): Hono<AuthEnv> {
-  const auth = deps.auth ?? createAuth(config, deps)
+export function createMeApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
+  const auth = authFor(config, deps)
   const app = createFunctionApp<AuthEnv>('me', {
     corsOrigins: config.corsOrigins,
     methods: ['GET'],

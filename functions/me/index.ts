@@ -1,5 +1,5 @@
 // Entry point of the `me` function: configuration is read once per instance, at start-up.
-import { loadConfig } from '../_shared/config.ts'
+import { loadConfig } from '../_shared/core/config.ts'
 import { createMeApp } from './app.ts'
 
 const app = createMeApp(loadConfig(Deno.env, { require: ['dbUrl'] }))

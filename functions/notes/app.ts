@@ -1,27 +1,23 @@
 import type { Hono } from 'hono'
-import type postgres from 'postgres'
-import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
-import type { Auth } from '../_shared/auth.ts'
-import type { Config } from '../_shared/config.ts'
-import { ApiError, invalidRequest } from '../_shared/errors.ts'
-import { readJsonBody } from '../_shared/json_body.ts'
-import { type AuthEnv, requireUser } from '../_shared/require_user.ts'
-import { jsonResponse } from '../_shared/responses.ts'
-import { asAuthenticatedUser } from '../_shared/rls.ts'
+import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
+import type { Config } from '../_shared/core/config.ts'
+import { ApiError, invalidRequest } from '../_shared/core/errors.ts'
+import { isUuid } from '../_shared/core/uuid.ts'
+import { database } from '../_shared/db/database.ts'
+import { asAuthenticatedUser } from '../_shared/db/rls.ts'
+import {
+  type AuthEnv,
+  createFunctionApp,
+  methodNotAllowed,
+  requireUser,
+} from '../_shared/hono/adapter.ts'
+import { readJsonBody } from '../_shared/http/json_body.ts'
+import { jsonResponse } from '../_shared/http/responses.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 
 const DEFAULT_PAGE = 20
 const MAX_PAGE = 100
 const MAX_NOTE_LENGTH = 4000
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
-/** What notes needs besides the configuration. */
-export interface NotesDeps {
-  /** The instance's authentication services. */
-  auth: Auth
-  /** The database client. */
-  sql: () => postgres.Sql
-}
 
 interface NoteRow {
   id: string
@@ -39,19 +35,21 @@ const COLUMNS =
  * `GET /notes[?limit=&cursor=]`, `POST /notes {body}`, `DELETE /notes/:id`: the caller's notes.
  * Ownership is enforced by row-level security in PostgreSQL; the queries name no user.
  */
-export function createNotesApp(config: Config, deps: NotesDeps): Hono<AuthEnv> {
+export function createNotesApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
+  const auth = authFor(config, deps)
+  const sql = deps.database ?? (() => database(config))
   const app = createFunctionApp<AuthEnv>('notes', {
     corsOrigins: config.corsOrigins,
     methods: ['GET', 'POST', 'DELETE'],
   })
   // Notes change data, so a signed-out session is refused at once, not at token expiry.
-  const authenticated = requireUser(deps.auth, { session: 'check' })
+  const authenticated = requireUser(auth, { session: 'check' })
 
   app.get('/', authenticated, async (c) => {
     const query = new URL(c.req.url).searchParams
     const limit = readLimit(query)
     const cursor = readCursor(query)
-    const rows = await asAuthenticatedUser(deps.sql(), c.var.auth.claims, (tx) =>
+    const rows = await asAuthenticatedUser(sql(), c.var.auth.claims, (tx) =>
       tx<NoteRow[]>`
         select ${tx.unsafe(COLUMNS)} from public.notes
         where ${
@@ -77,7 +75,7 @@ export function createNotesApp(config: Config, deps: NotesDeps): Hono<AuthEnv> {
       fields: { body: { required: true, maxLength: MAX_NOTE_LENGTH } },
     })
     const [row] = await asAuthenticatedUser(
-      deps.sql(),
+      sql(),
       c.var.auth.claims,
       (tx) =>
         tx<
@@ -89,9 +87,9 @@ export function createNotesApp(config: Config, deps: NotesDeps): Hono<AuthEnv> {
 
   app.delete('/:id', authenticated, async (c) => {
     const id = c.req.param('id')
-    if (!UUID.test(id)) throw invalidRequest('invalidParameter', 'id')
+    if (!isUuid(id)) throw invalidRequest('invalidParameter', 'id')
     const rows = await asAuthenticatedUser(
-      deps.sql(),
+      sql(),
       c.var.auth.claims,
       (tx) => tx`delete from public.notes where id = ${id}::uuid returning id`,
     )

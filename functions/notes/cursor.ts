@@ -3,8 +3,11 @@
  * the epoch, as PostgreSQL keeps it, and id) of the last note of a page, base64url-encoded so
  * clients treat it as a token rather than something to edit. Milliseconds would not do: notes
  * created within one millisecond of a page boundary were skipped.
+ *
+ * @module
  */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+import { isUuid } from '../_shared/core/uuid.ts'
+
 const MAX_CURSOR_LENGTH = 200
 /** Positions PostgreSQL's timestamptz holds without overflow: 1970 up to the year 9999. */
 const MAX_MICROS = 253_402_300_800_000_000n
@@ -42,7 +45,7 @@ export function decodeCursor(value: string): Cursor | undefined {
     const [micros, id] = parsed
     if (typeof micros !== 'string' || !/^(0|[1-9][0-9]{0,17})$/.test(micros)) return undefined
     if (BigInt(micros) > MAX_MICROS) return undefined
-    if (typeof id !== 'string' || !UUID.test(id)) return undefined
+    if (!isUuid(id)) return undefined
     return { micros, id }
   } catch {
     return undefined

@@ -1,16 +1,26 @@
 import type { Hono } from 'hono'
-import { createFunctionApp, methodNotAllowed } from '../_shared/app_factory.ts'
-import { createUpstreamClient, upstreamFailure } from '../_shared/auth_upstream.ts'
-import { callerAddress } from '../_shared/client_address.ts'
-import type { Config } from '../_shared/config.ts'
-import { readJsonBody } from '../_shared/json_body.ts'
-import { rejectQueryParameters } from '../_shared/query_guard.ts'
-import { sessionResponse } from '../_shared/session_body.ts'
+import type { Config } from '../_shared/core/config.ts'
+import type { AppDeps } from '../_shared/auth/authenticate.ts'
+import {
+  createFunctionApp,
+  methodNotAllowed,
+  rejectQueryParameters,
+} from '../_shared/hono/adapter.ts'
+import { callerAddress } from '../_shared/http/client_address.ts'
+import { readJsonBody } from '../_shared/http/json_body.ts'
+import { createUpstreamClient, upstreamFailure } from '../_shared/upstream/auth_client.ts'
+import { sessionResponse } from '../_shared/upstream/session_body.ts'
 
 const MAX_BODY_BYTES = 4 * 1024
 
-/** `POST /refresh {refresh_token}`: exchanges a refresh token for a new session. */
-export function createRefreshApp(config: Config): Hono {
+/**
+ * `POST /refresh {refresh_token}`: exchanges a refresh token for a new session.
+ *
+ * @param config the loaded configuration
+ * @param deps injected fetch
+ * @returns the Hono app, routed under `/refresh`
+ */
+export function createRefreshApp(config: Config, deps: AppDeps = {}): Hono {
   const app = createFunctionApp('refresh', { corsOrigins: config.corsOrigins, methods: ['POST'] })
   app.post('/', rejectQueryParameters(), async (c) => {
     const body = await readJsonBody(c.req.raw, {
@@ -19,6 +29,7 @@ export function createRefreshApp(config: Config): Hono {
     })
     const { client, outcome } = createUpstreamClient(config, {
       clientAddress: callerAddress(c.req.raw, config.clientAddressHeader),
+      fetch: deps.fetch,
     })
     // One attempt only: a retry after upstream already rotated the token would trip its
     // refresh-token reuse detection and revoke the whole session.

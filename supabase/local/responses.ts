@@ -6,8 +6,8 @@
  */
 
 // The same builder as the functions' own responses, so the stack's answers cannot drift from them.
-export { jsonResponse } from '../../functions/_shared/responses.ts'
-import { jsonResponse } from '../../functions/_shared/responses.ts'
+export { jsonResponse } from '../../functions/_shared/http/responses.ts'
+import { jsonResponse } from '../../functions/_shared/http/responses.ts'
 
 /**
  * An error response: `{"error":"<code>","error_description":"<text>"}`.

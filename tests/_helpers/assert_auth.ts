@@ -1,7 +1,7 @@
 // Assertions shared by the authentication tests: the RFC 6750 answer of each case
 // (the README's error table) and the no-echo rule (no token, segment or secret in any header or body), checked on every response.
 import { assert, assertEquals } from '@std/assert'
-import { type DescriptionKey, DESCRIPTIONS, REALM } from '../../functions/_shared/errors.ts'
+import { type DescriptionKey, DESCRIPTIONS, REALM } from '../../functions/_shared/core/errors.ts'
 
 /** Options of {@linkcode assertNoEcho}. */
 export interface NoEchoOptions {

@@ -1,7 +1,8 @@
 // A JWKS server on a free loopback port, with the failure modes a JWKS endpoint can show (slow, huge, wrong type, redirect, down) and a
 // request counter (J12, T16, T25), plus the test clock and configuration helpers of the key tests.
+import type { Clock } from '../../functions/_shared/core/clock.ts'
 import type { JWK } from 'jose'
-import { type Config, loadConfig } from '../../functions/_shared/config.ts'
+import { type Config, loadConfig } from '../../functions/_shared/core/config.ts'
 import { SUPABASE_URL } from './keys.ts'
 import { closedPort, type LocalServerOptions, startLocalServer } from './local_server.ts'
 
@@ -152,14 +153,19 @@ export function downJwksUrl(): string {
 }
 
 /** A clock the test moves by hand, shared by the key store, verifier and session cache. */
-export class ManualClock {
+export class ManualClock implements Clock {
   /** Current time in milliseconds. */
   time: number
   constructor(start = Date.now()) {
     this.time = start
   }
-  /** The clock function to inject. */
+  /** The current time. */
   readonly now = (): number => this.time
+  /** Moves time forward by `ms` and resolves at once: nothing waits on the wall clock. */
+  readonly sleep = (ms: number): Promise<void> => {
+    if (ms > 0) this.time += ms
+    return Promise.resolve()
+  }
   /** Moves time forward. */
   advance(ms: number): void {
     this.time += ms

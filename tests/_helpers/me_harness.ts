@@ -1,11 +1,11 @@
 // The `me` app in process, with injected keys, clock and session store: what the unit tests of
 // the authentication middleware drive through `app.request()`.
 import type { Hono } from 'hono'
-import { createFunctionApp } from '../../functions/_shared/app_factory.ts'
-import { type Auth, createAuth } from '../../functions/_shared/auth.ts'
-import type { Config } from '../../functions/_shared/config.ts'
-import { type AuthEnv, requireUser } from '../../functions/_shared/require_user.ts'
-import type { SessionQuery } from '../../functions/_shared/session_check.ts'
+import { createFunctionApp } from '../../functions/_shared/hono/adapter.ts'
+import { type Auth, createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import type { Config } from '../../functions/_shared/core/config.ts'
+import { type AuthEnv, requireUser } from '../../functions/_shared/hono/adapter.ts'
+import type { SessionStore } from '../../functions/_shared/core/deps.ts'
 import { createMeApp } from '../../functions/me/app.ts'
 import { ManualClock, testConfig } from './jwks_server.ts'
 import { jwksOf, type TestKey } from './keys.ts'
@@ -62,7 +62,7 @@ export interface HarnessOptions {
   /** More configuration variables. */
   vars?: Record<string, string | undefined>
   /** Session store (default: every session is live). */
-  sessionQuery?: SessionQuery
+  sessionQuery?: SessionStore
   /** JWKS fetch. */
   fetch?: typeof fetch
   clock?: ManualClock
@@ -78,8 +78,8 @@ export function meHarness(options: HarnessOptions = {}): Harness {
   const clock = options.clock ?? new ManualClock()
   const auth = createAuth(config, {
     fetch: options.fetch,
-    sessionQuery: options.sessionQuery ?? (() => Promise.resolve('live' as const)),
-    now: clock.now,
+    sessionStore: options.sessionQuery ?? (() => Promise.resolve('live' as const)),
+    clock,
   })
   const app = createMeApp(config, { auth })
   return {

@@ -7,7 +7,7 @@
  */
 import { decodeJwt, importJWK, type JWTPayload, SignJWT } from 'jose'
 import { join } from 'node:path'
-import { type Config, loadConfig } from '../../functions/_shared/config.ts'
+import { type Config, loadConfig } from '../../functions/_shared/core/config.ts'
 import { repoRoot } from '../../supabase/local/paths.ts'
 import type { PoolerMode } from '../../supabase/local/pooler.ts'
 import { type LocalStack, startStack } from '../../supabase/local/stack.ts'

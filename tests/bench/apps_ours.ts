@@ -6,12 +6,12 @@
  */
 import { Hono } from 'hono'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
-import { createFunctionApp } from '../../functions/_shared/app_factory.ts'
-import { createAuth } from '../../functions/_shared/auth.ts'
-import { loadConfig } from '../../functions/_shared/config.ts'
-import { type AuthEnv, requireUser } from '../../functions/_shared/require_user.ts'
-import { verifyOptions } from '../../functions/_shared/verify.ts'
-import { SECURITY_HEADERS } from '../../functions/_shared/responses.ts'
+import { createFunctionApp } from '../../functions/_shared/hono/adapter.ts'
+import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { loadConfig } from '../../functions/_shared/core/config.ts'
+import { type AuthEnv, requireUser } from '../../functions/_shared/hono/adapter.ts'
+import { verifyOptions } from '../../functions/_shared/tokens/verify.ts'
+import { SECURITY_HEADERS } from '../../functions/_shared/http/responses.ts'
 
 /** A fetch handler, what `deno serve` wants as the default export. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>

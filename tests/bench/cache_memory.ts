@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { createAuth } from '../../functions/_shared/auth.ts'
+import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
 import { testConfig } from '../_helpers/jwks_server.ts'
 import { claims, generateKeyPair, jwksOf, sign, type TestKey } from '../_helpers/keys.ts'
 
@@ -57,7 +57,7 @@ async function growth(key: TestKey, cacheSize: number, count: number): Promise<n
     SUPABASE_JWT_ISSUER: template.iss,
     EDGE_AUTH_TOKEN_CACHE_SIZE: String(cacheSize),
   })
-  const auth = createAuth(config, { sessionQuery: () => Promise.resolve('live' as const) })
+  const auth = createAuth(config, { sessionStore: () => Promise.resolve('live' as const) })
   // Key import and jose's caches are warmed before the first reading.
   await auth.verify(await sign(key, fresh()))
   const before = await settle()

@@ -80,7 +80,7 @@ Deno.test('the README Functions table has one row per function directory, and no
 
 /** The variables config.ts reads: `read('NAME')` and `parseInteger(read, 'NAME', …)`. */
 function variablesRead(): string[] {
-  const source = Deno.readTextFileSync(join(repoRoot, 'functions', '_shared', 'config.ts'))
+  const source = Deno.readTextFileSync(join(repoRoot, 'functions', '_shared', 'core', 'config.ts'))
   const names = new Set<string>()
   for (const match of source.matchAll(/\bread\(\s*'([A-Z][A-Z0-9_]*)'\s*\)/g)) names.add(match[1]!)
   for (const match of source.matchAll(/\bparseInteger\(\s*read\s*,\s*'([A-Z][A-Z0-9_]*)'/g)) {

@@ -12,6 +12,7 @@
 import { assert, assertEquals } from '@std/assert'
 import { MIN_FAILURE_MS } from '../../functions/login/app.ts'
 import { createLoginApp } from '../../functions/login/app.ts'
+import { ManualClock } from '../_helpers/jwks_server.ts'
 import { assertNoEcho } from '../_helpers/assert_auth.ts'
 import {
   authAdmin,
@@ -277,7 +278,7 @@ Deno.test({
           // secret key, as the stack's functions have it: a forged header would be forwarded.
           const untrusting = createLoginApp(
             stackConfig({ SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey }, stack),
-            { minFailureMs: 0 },
+            { clock: new ManualClock() },
           )
           const statuses: number[] = []
           while (!statuses.includes(429) && statuses.length < BURST + 16) {

@@ -5,7 +5,7 @@
 // quick to observe; everything else is the default configuration.
 import { assert, assertEquals } from '@std/assert'
 import postgres from 'postgres'
-import { createAuth } from '../../functions/_shared/auth.ts'
+import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
 import { assertAuthError, assertMe, assertNoEcho } from '../_helpers/assert_auth.ts'
 import { policyApp } from '../_helpers/me_harness.ts'
 import {
@@ -24,7 +24,7 @@ import { decodeJwt } from 'jose'
 
 /** The functions' session cache TTL (their default): a "live" answer is reused that long. */
 const SESSION_TTL_MS = 1000
-/** The pool size of the functions' database client (`functions/_shared/database.ts`). */
+/** The pool size of the functions' database client (`functions/_shared/db/database.ts`). */
 const POOL_MAX = 5
 
 async function status(response: Promise<Response>): Promise<number> {

@@ -27,10 +27,11 @@
  */
 import { assert, assertEquals } from '@std/assert'
 import fc from 'fast-check'
-import { loadConfig } from '../../functions/_shared/config.ts'
-import { DESCRIPTIONS, REALM } from '../../functions/_shared/errors.ts'
+import { loadConfig } from '../../functions/_shared/core/config.ts'
+import { DESCRIPTIONS, REALM } from '../../functions/_shared/core/errors.ts'
 import { createLoginApp } from '../../functions/login/app.ts'
 import { createRefreshApp } from '../../functions/refresh/app.ts'
+import { ManualClock } from '../_helpers/jwks_server.ts'
 import { assertNoEcho } from '../_helpers/assert_auth.ts'
 import { claims, generateKeyPair, rawJws } from '../_helpers/keys.ts'
 import { closedPort, startLocalServer } from '../_helpers/local_server.ts'
@@ -195,8 +196,8 @@ export async function setUpFuzz(): Promise<FuzzSetup> {
   const apps = {
     login: {
       // No failure floor: its timing is tested against the real auth server, not here.
-      fake: createLoginApp(configFor(fake.url), { minFailureMs: 0 }),
-      down: createLoginApp(configFor(down), { minFailureMs: 0 }),
+      fake: createLoginApp(configFor(fake.url), { clock: new ManualClock() }),
+      down: createLoginApp(configFor(down), { clock: new ManualClock() }),
     },
     refresh: {
       fake: createRefreshApp(configFor(fake.url)),

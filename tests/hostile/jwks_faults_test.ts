@@ -4,7 +4,8 @@
 // JWKS answers again, with no restart. The unit tests (tests/unit/jwks_test.ts) pin each fault's
 // mapping; these follow one cold instance through the outage and out of it.
 import { assert, assertEquals } from '@std/assert'
-import { createCappedFetch, JwksResponseError } from '../../functions/_shared/jwks_fetch.ts'
+import type postgres from 'postgres'
+import { createCappedFetch, JwksResponseError } from '../../functions/_shared/keys/jwks_fetch.ts'
 import { createHealthApp } from '../../functions/health/app.ts'
 import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'
 import { type JwksMode, startJwksServer } from '../_helpers/jwks_server.ts'
@@ -21,8 +22,11 @@ async function token(h: Harness, key: TestKey) {
   return { token: await sign(key, c), ids: { sub: c.sub, session_id: c.session_id } }
 }
 
+/** A database that answers every query: these cases are about the key source only. */
+const answeringDatabase = () => (() => Promise.resolve([])) as unknown as postgres.Sql
+
 function health(h: Harness): Promise<Response> {
-  const app = createHealthApp(h.config, { auth: h.auth, pingDatabase: () => Promise.resolve() })
+  const app = createHealthApp(h.config, { auth: h.auth, database: answeringDatabase })
   return Promise.resolve(app.request('/health'))
 }
 

@@ -9,8 +9,8 @@
 import { assert, assertEquals } from '@std/assert'
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT } from 'jose'
 import { join } from 'node:path'
-import { createAuth } from '../../functions/_shared/auth.ts'
-import { ApiError } from '../../functions/_shared/errors.ts'
+import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { ApiError } from '../../functions/_shared/core/errors.ts'
 import {
   callFunction,
   createTestUser,

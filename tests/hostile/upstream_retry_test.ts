@@ -1,11 +1,11 @@
 // The auth server failing in the ways that make supabase-js retry: a 5xx (JSON or HTML), or no
 // answer within the budget. supabase-js retries a refresh with backoff for up to 30 s (auth-js
-// `_refreshAccessToken`); before the one-exchange guard of functions/_shared/auth_upstream.ts a
+// `_refreshAccessToken`); before the one-exchange guard of functions/_shared/upstream/auth_client.ts a
 // refresh against a 503 took 25 s to answer and sent the refresh token upstream 8 times, and a
 // replayed refresh token that upstream had already rotated can trip its reuse detection and revoke
 // the session. Now: one upstream request, then 502 (or 504 on a timeout). Counts, not timings.
 import { assertEquals } from '@std/assert'
-import { loadConfig } from '../../functions/_shared/config.ts'
+import { loadConfig } from '../../functions/_shared/core/config.ts'
 import { createLoginApp } from '../../functions/login/app.ts'
 import { createRefreshApp } from '../../functions/refresh/app.ts'
 import { assertNoEcho } from '../_helpers/assert_auth.ts'

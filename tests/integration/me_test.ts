@@ -2,11 +2,11 @@
 // server's tokens and JWKS, real PostgreSQL behind the session check, and key rotation.
 import { assert, assertEquals } from '@std/assert'
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose'
-import { createAuth } from '../../functions/_shared/auth.ts'
-import { closeDatabase, database } from '../../functions/_shared/database.ts'
-import { ApiError } from '../../functions/_shared/errors.ts'
-import { createSessionChecker } from '../../functions/_shared/session_check.ts'
-import { databaseSessionQuery } from '../../functions/_shared/session_query.ts'
+import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { closeDatabase, database } from '../../functions/_shared/db/database.ts'
+import { ApiError } from '../../functions/_shared/core/errors.ts'
+import { createSessionChecker } from '../../functions/_shared/sessions/session_check.ts'
+import { databaseSessionStore } from '../../functions/_shared/sessions/session_store.ts'
 import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'
 import { countingFetch, ManualClock } from '../_helpers/jwks_server.ts'
 import {
@@ -169,7 +169,7 @@ Deno.test({
   async fn() {
     const config = stackConfig()
     try {
-      const query = databaseSessionQuery(config)
+      const query = databaseSessionStore(() => database(config))
       const user = await createTestUser()
       const { access_token } = await login(user)
       const sessionId = String(decodeJwt(access_token).session_id)
@@ -199,7 +199,7 @@ Deno.test({
     const { access_token } = await login(user)
     const sessionId = String(decodeJwt(access_token).session_id)
     const sessions = createSessionChecker({
-      query: databaseSessionQuery(config),
+      query: databaseSessionStore(() => database(config)),
       ttlMs: 0,
       size: 10,
     })
@@ -243,7 +243,7 @@ Deno.test({
     const config = stackConfig(timing)
     const clock = new ManualClock()
     const early = countingFetch()
-    const earlyAuth = createAuth(config, { fetch: early.fetch, now: clock.now })
+    const earlyAuth = createAuth(config, { fetch: early.fetch, clock })
     const kidOf = (token: string) => decodeProtectedHeader(token).kid
 
     const before = (await login(user)).access_token
@@ -254,7 +254,7 @@ Deno.test({
     // Instances that start now see the standby key before it signs anything: the in-process one,
     // and the me function (restarted: what waiting out its cache age would do, in less time).
     const late = countingFetch()
-    const lateAuth = createAuth(config, { fetch: late.fetch, now: clock.now })
+    const lateAuth = createAuth(config, { fetch: late.fetch, clock })
     await lateAuth.verify(before)
     await stackControl('functions/restart')
     assertEquals((await me(before)).status, 200)

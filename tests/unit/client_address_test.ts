@@ -3,10 +3,11 @@
 // here; tests/hostile/brute_force_test.ts shows the buckets on the real one.
 import { assertEquals } from '@std/assert'
 import fc from 'fast-check'
-import { callerAddress } from '../../functions/_shared/client_address.ts'
-import { ConfigError, loadConfig } from '../../functions/_shared/config.ts'
+import { callerAddress } from '../../functions/_shared/http/client_address.ts'
+import { ConfigError, loadConfig } from '../../functions/_shared/core/config.ts'
 import { createLoginApp } from '../../functions/login/app.ts'
 import { createRefreshApp } from '../../functions/refresh/app.ts'
+import { ManualClock } from '../_helpers/jwks_server.ts'
 import { startLocalServer } from '../_helpers/local_server.ts'
 
 /** Headers a caller can write to claim an address. */
@@ -122,7 +123,7 @@ Deno.test('POST /login and /refresh pass Sb-Forwarded-For (with the secret key) 
           seen.length = 0
           const config = trust ? trusting : untrusting
           const app = route.path === '/login'
-            ? createLoginApp(config, { minFailureMs: 0 })
+            ? createLoginApp(config, { clock: new ManualClock() })
             : route.make(config)
           const response = await app.request(route.path, {
             method: 'POST',

@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from '@std/assert'
-import { ConfigError, loadConfig } from '../../functions/_shared/config.ts'
+import { ConfigError, loadConfig } from '../../functions/_shared/core/config.ts'
 
 function envOf(vars: Record<string, string>) {
   return { get: (name: string) => vars[name] }

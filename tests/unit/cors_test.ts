@@ -1,7 +1,7 @@
 // CORS rules, on the login function's app (any function behaves the same:
 // they all start from createFunctionApp).
 import { assertEquals, assertStringIncludes } from '@std/assert'
-import { loadConfig } from '../../functions/_shared/config.ts'
+import { loadConfig } from '../../functions/_shared/core/config.ts'
 import { createLoginApp } from '../../functions/login/app.ts'
 import { closedPort } from '../_helpers/local_server.ts'
 

@@ -1,5 +1,5 @@
 import { assertEquals, assertStringIncludes } from '@std/assert'
-import { loadConfig } from '../../functions/_shared/config.ts'
+import { loadConfig } from '../../functions/_shared/core/config.ts'
 import { createLoginApp } from '../../functions/login/app.ts'
 import { createRefreshApp } from '../../functions/refresh/app.ts'
 import { closedPort, startLocalServer } from '../_helpers/local_server.ts'

@@ -1,8 +1,6 @@
 // Logout rules that need no auth server: scope discipline, methods, and what
 // the caller sees when Supabase Auth is down, slow, or no longer knows the session.
 import { assertEquals } from '@std/assert'
-import { createAuth } from '../../functions/_shared/auth.ts'
-import { database } from '../../functions/_shared/database.ts'
 import { createLogoutApp } from '../../functions/logout/app.ts'
 import { assertAuthError, assertNoEcho } from '../_helpers/assert_auth.ts'
 import { testConfig } from '../_helpers/jwks_server.ts'
@@ -20,7 +18,7 @@ function logoutApp(supabaseUrl: string) {
     EDGE_AUTH_UPSTREAM_TIMEOUT_MS: '300',
   })
   // No SUPABASE_DB_URL: these cases never reach the database (tokens are not expired).
-  return createLogoutApp(config, { auth: createAuth(config), sql: () => database(config) })
+  return createLogoutApp(config)
 }
 
 function logout(

@@ -1,12 +1,12 @@
 // The session check's caching rules, with an injected query function standing in for the store:
 // the database behaviour itself is tested against real PostgreSQL in tests/integration.
 import { assert, assertEquals, assertRejects } from '@std/assert'
-import { ConfigError } from '../../functions/_shared/config.ts'
-import { ApiError } from '../../functions/_shared/errors.ts'
+import { ConfigError } from '../../functions/_shared/core/config.ts'
+import { ApiError } from '../../functions/_shared/core/errors.ts'
 import {
   createSessionChecker,
   type SessionCheckerOptions,
-} from '../../functions/_shared/session_check.ts'
+} from '../../functions/_shared/sessions/session_check.ts'
 import fc from 'fast-check'
 import { ManualClock } from '../_helpers/jwks_server.ts'
 
@@ -42,7 +42,7 @@ function checker(
   ttlMs = 1000,
   size = 100,
 ) {
-  return createSessionChecker({ query, ttlMs, size, now: clock.now })
+  return createSessionChecker({ query, ttlMs, size, clock })
 }
 
 Deno.test('a live answer is reused for the TTL, then asked again', async () => {

@@ -5,8 +5,8 @@ import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'
 import { startJwksServer } from '../_helpers/jwks_server.ts'
 import { claims, flipS, generateKeyPair, jwksOf, sign } from '../_helpers/keys.ts'
 import { meHarness } from '../_helpers/me_harness.ts'
-import { ApiError } from '../../functions/_shared/errors.ts'
-import { createTokenCache, entryBytes } from '../../functions/_shared/token_cache.ts'
+import { ApiError } from '../../functions/_shared/core/errors.ts'
+import { createTokenCache, entryBytes } from '../../functions/_shared/tokens/token_cache.ts'
 import fc from 'fast-check'
 
 const k1 = await generateKeyPair('ES256')

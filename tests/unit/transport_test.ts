@@ -2,7 +2,7 @@
 // bytes illegal in a field value, raw UTF-8, thousands of header lines. The `me` app is served by
 // Deno.serve on a free loopback port, as in production.
 import { assert, assertEquals, assertStringIncludes } from '@std/assert'
-import { DESCRIPTIONS } from '../../functions/_shared/errors.ts'
+import { DESCRIPTIONS } from '../../functions/_shared/core/errors.ts'
 import { claims, generateKeyPair, sign } from '../_helpers/keys.ts'
 import { meHarness } from '../_helpers/me_harness.ts'
 

@@ -5,19 +5,20 @@
  *
  * @module
  */
-import type { Config } from './config.ts'
-import { database, withRecovery } from './database.ts'
-import type { SessionQuery, SessionState } from './session_check.ts'
+import type postgres from 'postgres'
+import type { SessionState, SessionStore } from '../core/deps.ts'
+import { withRecovery } from '../db/database.ts'
 
 /**
- * Builds the session query on the instance's database client.
+ * Builds the session store on the instance's database client.
  *
- * @param config the configuration; `dbUrl` is needed when the query first runs, not before
- * @returns the query
+ * @param database the client, opened on first use (so `dbUrl` is needed when the store is first
+ *   asked, not before)
+ * @returns the store
  */
-export function databaseSessionQuery(config: Config): SessionQuery {
+export function databaseSessionStore(database: () => postgres.Sql): SessionStore {
   return async (sessionId, userId) => {
-    const sql = database(config)
+    const sql = database()
     // A read: safe to repeat when the pool handed it a connection that had closed.
     const rows = await withRecovery(sql, () =>
       sql`

@@ -8,7 +8,7 @@
 import type postgres from 'postgres'
 import { withRecovery } from './database.ts'
 import { isDatabaseUnavailable, isDataException } from './database_errors.ts'
-import { invalidRequest, unavailable } from './errors.ts'
+import { invalidRequest, unavailable } from '../core/errors.ts'
 
 /**
  * Runs `work` in a transaction as `authenticated` with the caller's claims.

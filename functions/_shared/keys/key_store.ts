@@ -19,14 +19,6 @@ export interface KeyStore {
   onKidsRemoved(listener: (kids: ReadonlySet<string>) => void): void
 }
 
-/** Options of {@linkcode createKeyStore}. */
-export interface KeyStoreOptions {
-  /** The fetch the remote JWKS goes through (default the global fetch); wrapped with the caps. */
-  fetch?: typeof fetch
-  /** Clock in milliseconds (default `Date.now`); drives cache age, cooldown and staleness. */
-  now?: () => number
-}
-
 /** No usable key could be obtained: the caller answers 503 with `Retry-After`, never 401. */
 export class KeysUnavailableError extends Error {
   /** Seconds until the key source will be tried again. */

@@ -4,7 +4,7 @@
  * @module
  */
 import postgres from 'postgres'
-import { type Config, ConfigError } from './config.ts'
+import { type Config, ConfigError } from '../core/config.ts'
 
 // One client per database URL and instance: each holds a small pool, created on first use so a
 // function that never queries never connects.

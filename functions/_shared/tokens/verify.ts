@@ -1,17 +1,21 @@
 /**
  * Token verification: jose's `jwtVerify` with an explicit policy (algorithm allow-list, pinned
  * `iss` and `aud`, required claims, clock tolerance, maximum age), the checks jose does not do
- * (a string `kid`, `exp − iat`, UUIDs), and the verified-token cache in front of it.
+ * (a string `kid`, `exp − iat`, UUIDs), the verified-token cache in front of it, and the
+ * deliberate mapping of failures to answers: the token's fault is 401 `invalid_token` with a
+ * fixed description, the key source's fault is 503 with `Retry-After`. jose's messages, claims
+ * and the `kid` are never carried into a response.
  *
  * @module
  */
 import { errors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
+import { type Clock, systemClock } from '../core/clock.ts'
+import type { Config } from '../core/config.ts'
+import { ApiError, type DescriptionKey, invalidToken, unavailable } from '../core/errors.ts'
+import { isUuid } from '../core/uuid.ts'
+import { type KeyStore, KeysUnavailableError } from '../keys/key_store.ts'
 import { isCompactJws } from './bearer.ts'
-import type { Config } from './config.ts'
-import { ApiError, invalidToken } from './errors.ts'
 import { type AuthContext, type SupabaseClaims, toAuthContext } from './identity.ts'
-import { verificationFailure } from './jose_errors.ts'
-import type { KeyStore } from './key_store.ts'
 import { createTokenCache } from './token_cache.ts'
 
 /** Options of {@linkcode Verifier.verifyIgnoringExpiry}. */
@@ -29,8 +33,6 @@ export interface Verifier {
 }
 
 const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'role', 'session_id']
-// Supabase Auth writes UUIDs in lower case; one spelling keeps session keys unambiguous.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /**
  * The options every token is verified with: jose's part of the policy (the rest — a string `kid`,
@@ -57,13 +59,13 @@ export function verifyOptions(config: Config): JWTVerifyOptions {
  *
  * @param config algorithms, issuer, audience, tolerance, maximum age, cache size, legacy secret
  * @param keys the instance's key store
- * @param now clock in milliseconds (default `Date.now`), also handed to jose
+ * @param clock the time tokens are judged at (default the system clock), also handed to jose
  * @returns the verifier
  */
 export function createVerifier(
   config: Config,
   keys: KeyStore,
-  now: () => number = Date.now,
+  clock: Clock = systemClock,
 ): Verifier {
   const legacySecret = config.legacySecret
   const tolerance = config.clockToleranceSeconds
@@ -95,14 +97,13 @@ export function createVerifier(
     const claims = result.payload
     if (
       claims.exp - claims.iat > config.maxTokenAgeSeconds || typeof claims.role !== 'string' ||
-      typeof claims.sub !== 'string' || !UUID.test(claims.sub) ||
-      typeof claims.session_id !== 'string' || !UUID.test(claims.session_id)
+      !isUuid(claims.sub) || !isUuid(claims.session_id)
     ) throw invalidToken('badClaims')
     return [claims, result.protectedHeader.kid]
   }
 
   async function verify(token: string): Promise<AuthContext> {
-    const at = now()
+    const at = clock.now()
     const hit = cache.get(token)
     if (hit !== undefined) {
       // Same rule as jose: expired once exp <= now - tolerance, in whole seconds.
@@ -123,7 +124,7 @@ export function createVerifier(
     token: string,
     { maxExpiredSeconds = config.maxTokenAgeSeconds }: IgnoringExpiryOptions = {},
   ): Promise<AuthContext> {
-    const at = now()
+    const at = clock.now()
     try {
       const [claims] = await verifyFully(token, at)
       return toAuthContext(claims, token)
@@ -140,4 +141,43 @@ export function createVerifier(
   }
 
   return { verify, verifyIgnoringExpiry }
+}
+
+// jose's codes for failures of the token itself.
+const TOKEN_FAILURES: Readonly<Record<string, DescriptionKey>> = {
+  ERR_JWS_INVALID: 'malformedToken',
+  ERR_JWT_INVALID: 'malformedToken',
+  ERR_JOSE_ALG_NOT_ALLOWED: 'malformedToken',
+  // Unknown `crit` members and algorithms a key set cannot use (T01, T14).
+  ERR_JOSE_NOT_SUPPORTED: 'malformedToken',
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'badSignature',
+  ERR_JWT_EXPIRED: 'tokenExpired',
+  ERR_JWKS_NO_MATCHING_KEY: 'unknownKey',
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'unknownKey',
+}
+// jose's codes for failures of the key source; normally already wrapped by the key store.
+const KEY_FAILURES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JOSE_GENERIC', 'ERR_JWKS_INVALID'])
+
+/**
+ * Maps what verification threw to the response it deserves.
+ *
+ * @param error what `jwtVerify` or the app-level checks threw
+ * @param retryAfter seconds for `Retry-After` when a jose key error arrives unwrapped
+ * @returns the {@linkcode ApiError} to throw
+ * @throws the original error when it is neither ours nor jose's: a bug, rendered as 500
+ */
+export function verificationFailure(error: unknown, retryAfter: number): ApiError {
+  if (error instanceof ApiError) return error
+  if (error instanceof KeysUnavailableError) {
+    return unavailable('keysUnavailable', error.retryAfter, error.cause)
+  }
+  if (error instanceof errors.JOSEError) {
+    if (error instanceof errors.JWTClaimValidationFailed && !(error instanceof errors.JWTExpired)) {
+      return invalidToken(error.claim === 'nbf' ? 'tokenNotYetValid' : 'badClaims', error)
+    }
+    const key = TOKEN_FAILURES[error.code]
+    if (key !== undefined) return invalidToken(key, error)
+    if (KEY_FAILURES.has(error.code)) return unavailable('keysUnavailable', retryAfter, error)
+  }
+  throw error
 }

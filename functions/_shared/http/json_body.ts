@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { ApiError, invalidRequest } from './errors.ts'
-import { readCapped } from './read_capped.ts'
+import { readCapped } from '../core/capped_read.ts'
+import { ApiError, invalidRequest } from '../core/errors.ts'
 
 /** Rules for one string field of a body. */
 export interface StringField {
@@ -96,10 +96,7 @@ function isJsonContentType(value: string | null): boolean {
 
 /** Reads the body as UTF-8, aborting as soon as it passes `maxBytes`. */
 async function readText(request: Request, maxBytes: number): Promise<string> {
-  const declared = Number(request.headers.get('Content-Length') ?? '0')
-  if (declared > maxBytes) throw new ApiError(413, 'payload_too_large', 'payloadTooLarge')
-  if (!request.body) return ''
-  const bytes = await readCapped(request.body, maxBytes)
+  const bytes = await readCapped(request, maxBytes)
   if (bytes === undefined) throw new ApiError(413, 'payload_too_large', 'payloadTooLarge')
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes)

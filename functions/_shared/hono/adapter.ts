@@ -1,14 +1,24 @@
 /**
- * The Hono app every function starts from: routed under `/<name>`, CORS first, security
- * headers on every response, one `onError` rendering the contract's error shape, and JSON 404/405.
+ * The Hono adapter, the only module that knows Hono: the app every function starts from (routed
+ * under `/<name>`, CORS first, security headers on every response, one `onError` rendering the
+ * error shape, JSON 404 and 405) and the middleware that hands a request to the framework-free
+ * core (`auth/authenticate.ts`, `http/query_guard.ts`) and puts the verified identity on
+ * `c.var.auth`.
  *
  * @module
  */
-import { type Env, type Handler, Hono } from 'hono'
-import { ConfigError } from './config.ts'
-import { cors } from './cors.ts'
-import { ApiError } from './errors.ts'
-import { errorResponse } from './responses.ts'
+import { type Env, type Handler, Hono, type MiddlewareHandler } from 'hono'
+import { createMiddleware } from 'hono/factory'
+import type { Auth, AuthPolicy } from '../auth/authenticate.ts'
+import { ConfigError } from '../core/config.ts'
+import { ApiError } from '../core/errors.ts'
+import { createCors } from '../http/cors.ts'
+import { assertQueryParameters } from '../http/query_guard.ts'
+import { errorResponse } from '../http/responses.ts'
+import type { AuthContext } from '../tokens/identity.ts'
+
+/** The Hono environment of routes behind {@linkcode requireUser}. */
+export type AuthEnv = { Variables: { auth: AuthContext } }
 
 /** Options of {@linkcode createFunctionApp}. */
 export interface FunctionAppOptions {
@@ -38,8 +48,14 @@ export function createFunctionApp<E extends Env = Env>(
   options: FunctionAppOptions,
 ): Hono<E> {
   const app = new Hono<E>().basePath(`/${name}`) as unknown as Hono<E>
+  const cors = createCors({ origins: options.corsOrigins, methods: options.methods })
   // CORS and the security headers, on every response, errors included.
-  app.use('*', cors({ origins: options.corsOrigins, methods: options.methods }))
+  app.use('*', async (c, next) => {
+    const decision = cors(c.req.raw)
+    if (decision.answer) return decision.answer
+    await next()
+    for (const [header, value] of decision.headers) c.res.headers.set(header, value)
+  })
   app.onError((error) => renderError(name, error))
   app.notFound(() => errorResponse(new ApiError(404, 'not_found', 'notFound')))
   return app
@@ -54,6 +70,42 @@ export function createFunctionApp<E extends Env = Env>(
 export function methodNotAllowed(allow: readonly string[]): Handler {
   return () => {
     throw new ApiError(405, 'method_not_allowed', 'methodNotAllowed', { allow })
+  }
+}
+
+/**
+ * The middleware of a user route: the core authenticates the request under the route's policy,
+ * and the verified identity lands on `c.var.auth`.
+ *
+ * @param auth the instance's services from `createAuth`
+ * @param policy what the route asks of its callers
+ * @returns the middleware; what the core throws is rendered by the app's `onError`
+ *
+ * @example
+ * ```ts
+ * const auth = createAuth(config)
+ * const app = createFunctionApp<AuthEnv>('hello', { corsOrigins: config.corsOrigins, methods: ['GET'] })
+ * app.get('/', requireUser(auth, { session: 'check' }), (c) => c.json({ id: c.var.auth.user.id }))
+ * ```
+ */
+export function requireUser(auth: Auth, policy: AuthPolicy): MiddlewareHandler<AuthEnv> {
+  return createMiddleware<AuthEnv>(async (c, next) => {
+    c.set('auth', await auth.authenticate(c.req.raw, policy))
+    await next()
+  })
+}
+
+/**
+ * A middleware answering 400 `invalid_request` when the URL carries a query parameter outside
+ * `allowed`.
+ *
+ * @param allowed the parameters the route accepts
+ * @returns the middleware
+ */
+export function rejectQueryParameters(allowed: readonly string[] = []): MiddlewareHandler {
+  return async (c, next) => {
+    assertQueryParameters(c.req.url, allowed)
+    await next()
   }
 }
 

@@ -2,35 +2,28 @@
  * The revocation-aware session check: is the token's `session_id` still a live session?
  *
  * Answers are cached per instance, briefly for a live or refused pair (`sessionCacheTtlMs`) and
- * for good for a session that no longer exists (a deleted session never comes back); concurrent checks of one session share one
- * query; a failing store is a 503, never an "active" (fail closed). The store itself is a function
+ * for good for a session that no longer exists (a deleted session never comes back); concurrent
+ * checks of one session share one query; a failing store is a 503, never an "active" (fail closed). The store itself is a function
  * (`session_query.ts` asks PostgreSQL), so this module holds only the caching rules.
  *
  * @module
  */
-import { ConfigError } from './config.ts'
-import { unavailable } from './errors.ts'
-
-/**
- * What the store says of a (session, user) pair: `live`; `gone` (no such session exists, for
- * anyone: dead for good); `refused` (the session exists but this user may not use it now: a ban,
- * a soft-deleted user, another user's session id).
- */
-export type SessionState = 'live' | 'gone' | 'refused'
-
-/** Asks the session store about `sessionId` for `userId`. */
-export type SessionQuery = (sessionId: string, userId: string) => Promise<SessionState>
+import { createBoundedCache } from '../core/bounded_cache.ts'
+import { type Clock, systemClock } from '../core/clock.ts'
+import { ConfigError } from '../core/config.ts'
+import type { SessionState, SessionStore } from '../core/deps.ts'
+import { unavailable } from '../core/errors.ts'
 
 /** Options of {@linkcode createSessionChecker}. */
 export interface SessionCheckerOptions {
   /** The store. */
-  query: SessionQuery
+  query: SessionStore
   /** How long a `live` or `refused` answer is reused, in milliseconds; 0 asks every time. */
   ttlMs: number
   /** The most entries remembered, in each of the three caches. */
   size: number
-  /** Clock in milliseconds (default `Date.now`). */
-  now?: () => number
+  /** The clock the TTL runs on (default the system clock). */
+  clock?: Clock
   /** `Retry-After` seconds when the store fails (default 5). */
   retryAfter?: number
 }
@@ -53,25 +46,19 @@ export interface SessionChecker {
  * @returns the checker
  */
 export function createSessionChecker(options: SessionCheckerOptions): SessionChecker {
-  const { query, ttlMs, size, now = Date.now, retryAfter = 5 } = options
-  // Every map iterates in insertion order, so the first key is the oldest one to evict.
-  const answers = new Map<string, { live: boolean; until: number }>()
-  const gone = new Map<string, true>()
+  const { query, ttlMs, size, clock = systemClock, retryAfter = 5 } = options
+  const answers = createBoundedCache<string, { live: boolean; until: number }>({ maxEntries: size })
+  const gone = createBoundedCache<string, true>({ maxEntries: size })
+  // Bounded by the requests in flight: an entry lives only while its query runs.
   const pending = new Map<string, Promise<boolean>>()
 
-  function remember<V>(map: Map<string, V>, key: string, value: V): void {
-    map.delete(key)
-    map.set(key, value)
-    if (map.size > size) map.delete(map.keys().next().value!)
-  }
-
   function forget(sessionId: string): void {
-    remember(gone, sessionId, true)
+    gone.set(sessionId, true)
   }
 
   async function ask(sessionId: string, userId: string, key: string): Promise<boolean> {
     // The TTL runs from the question, not the answer: a slow query must not extend it.
-    const askedAt = now()
+    const askedAt = clock.now()
     let state: SessionState
     try {
       state = await query(sessionId, userId)
@@ -85,7 +72,7 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
       return false
     }
     const live = state === 'live'
-    if (ttlMs > 0 && !gone.has(sessionId)) remember(answers, key, { live, until: askedAt + ttlMs })
+    if (ttlMs > 0 && !gone.has(sessionId)) answers.set(key, { live, until: askedAt + ttlMs })
     return live
   }
 
@@ -93,7 +80,7 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
     if (gone.has(sessionId)) return false
     const key = `${sessionId} ${userId}`
     const cached = answers.get(key)
-    if (cached !== undefined && now() < cached.until) return cached.live
+    if (cached !== undefined && clock.now() < cached.until) return cached.live
     let answer = pending.get(key)
     if (answer === undefined) {
       answer = ask(sessionId, userId, key).finally(() => pending.delete(key))

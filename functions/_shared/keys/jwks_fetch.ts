@@ -1,11 +1,12 @@
 /**
  * The fetch jose uses for the remote JWKS (through its `customFetch` option), with the limits jose
- * leaves to the application: a capped body read while streaming (J07), a JSON content type (J04),
- * no redirects (J03) and no key set with private members (J05). jose supplies the timeout signal.
+ * leaves to the application: a capped body read while streaming, a JSON content type, no
+ * redirects and no key set with private members. jose supplies the timeout signal.
  *
  * @module
  */
-import { hasPrivateMembers, type Jwk } from './jwk_policy.ts'
+import { readCapped } from '../core/capped_read.ts'
+import { hasPrivateMembers, type Jwk } from './key_policy.ts'
 
 /** Largest JWKS body accepted; Supabase's sets are about 1 KiB. */
 export const MAX_JWKS_BYTES = 64 * 1024
@@ -44,7 +45,9 @@ export function createCappedFetch(fetchImpl: typeof fetch = fetch): typeof fetch
       await response.body?.cancel()
       throw new JwksResponseError('content type is not JSON')
     }
-    const text = await readCapped(response)
+    const bytes = await readCapped(response, MAX_JWKS_BYTES)
+    if (bytes === undefined) throw new JwksResponseError('body too large')
+    const text = new TextDecoder().decode(bytes)
     let parsed: unknown
     try {
       parsed = JSON.parse(text)
@@ -59,31 +62,6 @@ export function createCappedFetch(fetchImpl: typeof fetch = fetch): typeof fetch
     }
     return new Response(text, { status: 200, headers: { 'Content-Type': 'application/json' } })
   }
-}
-
-/** Reads a body as text, aborting the stream as soon as it passes the cap. */
-async function readCapped(response: Response): Promise<string> {
-  const length = Number(response.headers.get('Content-Length') ?? '0')
-  if (length > MAX_JWKS_BYTES) {
-    await response.body?.cancel()
-    throw new JwksResponseError('body too large')
-  }
-  if (response.body === null) return ''
-  const reader = response.body.getReader()
-  const decoder = new TextDecoder()
-  let size = 0
-  let text = ''
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > MAX_JWKS_BYTES) {
-      await reader.cancel()
-      throw new JwksResponseError('body too large')
-    }
-    text += decoder.decode(value, { stream: true })
-  }
-  return text + decoder.decode()
 }
 
 function isObject(value: unknown): value is Jwk {

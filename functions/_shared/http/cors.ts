@@ -1,20 +1,20 @@
 /**
- * CORS for browser callers: preflights answered before any authentication, the allow headers
- * supabase-js sends, and CORS headers on every response, errors included, so a browser can read
- * why a request failed instead of reporting a CORS error. The same pass also sets the security
- * headers every response carries: one middleware layer instead of two on every request.
+ * CORS for browser callers, decided on the `Request` alone: preflights answered before any
+ * authentication, the allow headers supabase-js sends, and CORS headers for every response,
+ * errors included, so a browser can read why a request failed instead of reporting a CORS error.
+ * The same headers carry the security headers every response has: one pass instead of two on
+ * every request.
  *
  * @module
  */
-import type { MiddlewareHandler } from 'hono'
-import { ApiError } from './errors.ts'
+import { ApiError } from '../core/errors.ts'
 import { errorResponse, SECURITY_HEADERS } from './responses.ts'
 
 /** Request headers a browser may send: what supabase-js and `functions.invoke` use. */
 export const ALLOWED_HEADERS =
   'authorization, apikey, content-type, x-client-info, x-region, x-retry-count, traceparent, tracestate, baggage'
 
-/** Options of {@linkcode cors}. */
+/** Options of {@linkcode createCors}. */
 export interface CorsOptions {
   /** `*` or the exact origins allowed. */
   origins: '*' | readonly string[]
@@ -22,33 +22,46 @@ export interface CorsOptions {
   methods: readonly string[]
 }
 
+/** Response headers, as name and value pairs. */
+export type HeaderList = readonly (readonly [string, string])[]
+
 /**
- * A Hono middleware implementing CORS for one function, which also puts
- * {@linkcode SECURITY_HEADERS} on every response.
+ * What CORS makes of a request: an answer of its own (a refused origin, a preflight), or the
+ * headers to put on the response the function gives.
+ */
+export type CorsDecision =
+  | { readonly answer: Response; readonly headers?: undefined }
+  | { readonly answer?: undefined; readonly headers: HeaderList }
+
+/**
+ * Creates the CORS decision of one function, whose headers include {@linkcode SECURITY_HEADERS}.
  *
  * With an explicit origin list, a request whose `Origin` is not on it is refused with 403
  * `origin_not_allowed` (preflight or not): CORS alone would still let the server act on a
  * cross-site POST such as a login or a logout.
  *
  * @param options allowed origins and the function's methods
- * @returns the middleware
+ * @returns the decision for a request
  */
-export function cors(options: CorsOptions): MiddlewareHandler {
+export function createCors(options: CorsOptions): (request: Request) => CorsDecision {
   const allowMethods = [...options.methods, 'OPTIONS'].join(', ')
-  return async (c, next) => {
-    const origin = c.req.header('Origin')
+  return (request) => {
+    const origin = request.headers.get('Origin') ?? undefined
     if (origin !== undefined && options.origins !== '*' && !options.origins.includes(origin)) {
-      return errorResponse(new ApiError(403, 'origin_not_allowed', 'originNotAllowed'))
+      return { answer: errorResponse(new ApiError(403, 'origin_not_allowed', 'originNotAllowed')) }
     }
-    const headers = options.origins === '*' ? ANY_ORIGIN_HEADERS : listedOriginHeaders(origin)
-    if (c.req.method === 'OPTIONS') return preflight(headers, allowMethods)
-    await next()
-    for (const [name, value] of headers) c.res.headers.set(name, value)
+    if (options.origins === '*') {
+      return request.method === 'OPTIONS'
+        ? { answer: preflight(ANY_ORIGIN_HEADERS, allowMethods) }
+        : ANY_ORIGIN
+    }
+    const headers = listedOriginHeaders(origin)
+    return request.method === 'OPTIONS' ? { answer: preflight(headers, allowMethods) } : { headers }
   }
 }
 
 /** The answer to a preflight: 204 with the response headers and the allowed methods and headers. */
-function preflight(headers: readonly (readonly [string, string])[], allowMethods: string) {
+function preflight(headers: HeaderList, allowMethods: string): Response {
   return new Response(null, {
     status: 204,
     headers: {
@@ -66,11 +79,12 @@ const SECURITY_HEADER_LIST = Object.entries(SECURITY_HEADERS)
 
 // With `*` the headers never depend on the request, so they are built once rather than on every
 // request: this middleware runs on every call of every function.
-const ANY_ORIGIN_HEADERS: readonly (readonly [string, string])[] = Object.freeze([
+const ANY_ORIGIN_HEADERS: HeaderList = Object.freeze([
   ...SECURITY_HEADER_LIST,
   ['Access-Control-Allow-Origin', '*'],
   ['Access-Control-Expose-Headers', EXPOSED_HEADERS],
 ])
+const ANY_ORIGIN: CorsDecision = Object.freeze({ headers: ANY_ORIGIN_HEADERS })
 
 /** The headers for an explicit origin list, the request's `Origin` being on it or absent. */
 function listedOriginHeaders(origin: string | undefined): [string, string][] {

@@ -7,8 +7,8 @@
  * @module
  */
 import { createClient, type SupabaseClient } from '@supabase/supabase-js'
-import type { Config } from './config.ts'
-import { ApiError, type DescriptionKey } from './errors.ts'
+import type { Config } from '../core/config.ts'
+import { ApiError, type DescriptionKey } from '../core/errors.ts'
 
 /** What the guarded fetch saw of the last upstream exchange. */
 export interface UpstreamOutcome {
@@ -36,13 +36,15 @@ export interface UpstreamClientOptions {
    * per-IP limits count the caller rather than this function.
    */
   clientAddress?: string
+  /** The fetch the call goes through (default the global fetch). */
+  fetch?: typeof fetch
 }
 
 /**
  * Creates a supabase-js client for one request.
  *
  * @param config the configuration (`SUPABASE_URL`, anon key, timeout)
- * @param options the caller's address
+ * @param options the caller's address and the fetch to use
  * @returns the client and its outcome record
  * @throws {ConfigError} never: `anonKey` is required at start-up by the functions that call this
  */
@@ -51,6 +53,7 @@ export function createUpstreamClient(
   options: UpstreamClientOptions = {},
 ): UpstreamClient {
   const outcome: UpstreamOutcome = { kind: 'none' }
+  const fetchImpl = options.fetch ?? fetch
   let exchanges = 0
   const guardedFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     // One exchange per client. supabase-js retries a refresh after a network error or a 5xx, with
@@ -67,7 +70,7 @@ export function createUpstreamClient(
     const signal = AbortSignal.timeout(config.upstreamTimeoutMs)
     let response: Response
     try {
-      response = await fetch(input, { ...init, redirect: 'manual', signal })
+      response = await fetchImpl(input, { ...init, redirect: 'manual', signal })
     } catch (error) {
       outcome.kind = signal.aborted ? 'timeout' : 'network'
       throw error

@@ -13,15 +13,19 @@
  * @module
  */
 import { createRemoteJWKSet, customFetch, errors } from 'jose'
-import type { Config } from './config.ts'
+import { type Clock, systemClock } from '../core/clock.ts'
+import type { Config } from '../core/config.ts'
 import { createCappedFetch } from './jwks_fetch.ts'
-import { isUsableJwk, type Jwk, kidsOf } from './jwk_policy.ts'
-import {
-  type KeyStore,
-  type KeyStoreOptions,
-  KeysUnavailableError,
-  lookupKey,
-} from './key_store.ts'
+import { isUsableJwk, type Jwk, kidsOf } from './key_policy.ts'
+import { type KeyStore, KeysUnavailableError, lookupKey } from './key_store.ts'
+
+/** Options of {@linkcode createRemoteKeyStore}. */
+export interface RemoteKeyStoreOptions {
+  /** The fetch the JWKS goes through (default the global fetch); wrapped with the caps. */
+  fetch?: typeof fetch
+  /** Drives cache age, cooldown and staleness (default the system clock). */
+  clock?: Clock
+}
 
 /**
  * Builds the key store of a remote JWKS; call it once per instance.
@@ -34,9 +38,10 @@ import {
 export function createRemoteKeyStore(
   url: URL,
   config: Config,
-  options: KeyStoreOptions = {},
+  options: RemoteKeyStoreOptions = {},
 ): KeyStore {
-  const now = options.now ?? Date.now
+  const clock = options.clock ?? systemClock
+  const now = () => clock.now()
   const remote = createRemoteJWKSet(url, {
     timeoutDuration: config.jwksTimeoutMs,
     // Infinite on jose's side: jose then fetches only when told to, by refresh() below.

@@ -8,9 +8,8 @@
  *
  * @module
  */
-import type { Context } from 'hono'
-import { badCredentialRequest, invalidToken, noCredentials } from './errors.ts'
-import { readCapped } from './read_capped.ts'
+import { readCapped } from '../core/capped_read.ts'
+import { badCredentialRequest, invalidToken, noCredentials } from '../core/errors.ts'
 
 /** Longest `Authorization` value accepted; checked before any decoding. */
 export const MAX_AUTHORIZATION_LENGTH = 8 * 1024
@@ -28,23 +27,23 @@ const WHITESPACE_OR_COMMA = /[\s,]/
 /**
  * Returns the bearer token of a request, or throws the answer the request deserves.
  *
- * @param c the Hono context of the request
+ * @param request the incoming request
  * @returns the token, a syntactically valid compact JWS
  * @throws {ApiError} 401 `unauthorized` (no credentials or another scheme), 400 `invalid_request`
  * (malformed header, oversized header, token in the query or body, or in two places), or 401
  * `invalid_token` (not a compact JWS)
  */
-export async function extractBearer(c: Context): Promise<string> {
-  const header = c.req.header('Authorization')
-  if (header === undefined) {
-    if (await tokenOutsideHeader(c)) throw badCredentialRequest('tokenInQuery')
+export async function extractBearer(request: Request): Promise<string> {
+  const header = request.headers.get('Authorization')
+  if (header === null) {
+    if (await tokenOutsideHeader(request)) throw badCredentialRequest('tokenInQuery')
     throw noCredentials()
   }
   if (header.length > MAX_AUTHORIZATION_LENGTH) throw badCredentialRequest('headerTooLarge')
   const token = headerToken(header)
   // Awaited only when a body must be read: on every authenticated request this saves a turn of
   // the microtask queue.
-  const outside = tokenOutsideHeader(c)
+  const outside = tokenOutsideHeader(request)
   if (outside === true || (outside !== false && await outside)) {
     throw badCredentialRequest('multipleMethods')
   }
@@ -84,13 +83,16 @@ export function isCompactJws(token: string): boolean {
  * True when `access_token` appears in the query string, a form body or a JSON body; a promise
  * only when a body has to be read.
  */
-function tokenOutsideHeader(c: Context): boolean | Promise<boolean> {
-  if (c.req.query('access_token') !== undefined) return true
-  const type = c.req.header('Content-Type')?.split(';', 1)[0]?.trim().toLowerCase()
+function tokenOutsideHeader(request: Request): boolean | Promise<boolean> {
+  const query = request.url.indexOf('?')
+  if (query !== -1 && new URLSearchParams(request.url.slice(query + 1)).has('access_token')) {
+    return true
+  }
+  const type = request.headers.get('Content-Type')?.split(';', 1)[0]?.trim().toLowerCase()
   const form = type === 'application/x-www-form-urlencoded'
   const json = type === 'application/json' || type?.endsWith('+json') === true
   if (!form && !json) return false
-  return tokenInBody(c.req.raw, form)
+  return tokenInBody(request, form)
 }
 
 /** True when a form or JSON body has an `access_token` field. */
@@ -113,10 +115,8 @@ async function tokenInBody(request: Request, form: boolean): Promise<boolean> {
  */
 async function readCopy(request: Request): Promise<string | undefined> {
   if (request.body === null || request.bodyUsed) return undefined
-  const declared = Number(request.headers.get('Content-Length') ?? '0')
-  if (declared > MAX_INSPECTED_BODY) return undefined
   try {
-    const bytes = await readCapped(request.clone().body!, MAX_INSPECTED_BODY)
+    const bytes = await readCapped(request.clone(), MAX_INSPECTED_BODY)
     return bytes === undefined ? undefined : new TextDecoder().decode(bytes)
   } catch {
     return undefined
