@@ -45,6 +45,7 @@ async function ping(database: () => postgres.Sql): Promise<void> {
   await withRecovery(sql, () => sql`select 1`)
 }
 
+// A real timer, not the injected clock: it bounds real I/O.
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const timeout = new Promise<never>((_, reject) => {

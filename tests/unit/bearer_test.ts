@@ -200,12 +200,12 @@ Deno.test('H18 token only in apikey, X-Access-Token, X-Forwarded-Authorization, 
   }
 })
 
-Deno.test('§1.2 order: a malformed token that is also in the query -> 401 (step 5 before step 6)', async () => {
+Deno.test('bearer order: a malformed token that is also in the query -> 401 (step 6 before step 7)', async () => {
   const response = await h.get('Bearer not-a-jws', {}, '/me?access_token=x')
   await assertAuthError(response, 'BADTOKEN', 'malformedToken')
 })
 
-Deno.test('§1.2 order: an unknown scheme with a query token -> 401 no error code', async () => {
+Deno.test('bearer order: an unknown scheme with a query token -> 401 no error code (step 4 before step 7)', async () => {
   await assertAuthError(
     await h.get('Basic abc', {}, '/me?access_token=x'),
     'NOCRED',

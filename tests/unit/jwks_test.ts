@@ -1,5 +1,6 @@
-// The JWKS side (J rows), against a JWKS server on a free loopback port with
-// the failure modes of §6.3, and a hand-moved clock for cache age, cooldown and staleness.
+// The JWKS side (the J cases of tests/hostile/README.md), against a JWKS server on a free loopback
+// port that can fail in each of its modes (down, slow, wrong type, oversized, redirect, private
+// keys), and a hand-moved clock for cache age, cooldown and staleness.
 import { assert, assertEquals, assertMatch } from '@std/assert'
 import * as jose from 'jose'
 import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'

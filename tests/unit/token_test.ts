@@ -167,7 +167,7 @@ Deno.test('T11 a nested JWT (cty JWT, payload is another JWT) -> 401', async () 
   )
 })
 
-Deno.test('T12 JSON serialization: 400 over HTTP (a comma, §1.2 step 4), 401 from verify()', async () => {
+Deno.test('T12 JSON serialization: 400 over HTTP (a comma: step 5 of the bearer order), 401 from verify()', async () => {
   const flat = await new jose.FlattenedSign(new TextEncoder().encode(JSON.stringify(payload)))
     .setProtectedHeader({ alg: 'ES256', kid: ec.kid })
     .sign(ec.privateKey)

@@ -132,7 +132,8 @@ export function renderError(name: string, error: unknown): Response {
 }
 
 // During an outage every request fails the same way: one line per function, code and half minute
-// says as much as thousands would, and a flood of failures cannot flood the log.
+// says as much as thousands would, and a flood of failures cannot flood the log. The wall clock,
+// not the injected one: this paces a log, it decides nothing about a request.
 const LOG_INTERVAL_MS = 30_000
 const lastLogged = new Map<string, number>()
 

@@ -1,6 +1,15 @@
 /**
- * Extraction of the bearer token from a request, in one fixed order (see the README's "Bearer syntax"), so
- * every malformed request gets the same answer whatever else is wrong with it.
+ * Extraction of the bearer token from a request, in one fixed order, so every malformed request
+ * gets the same answer whatever else is wrong with it. The first step that fails answers:
+ *
+ * 1. no `Authorization` header: 400 `invalid_request` when a token is in the query or the body,
+ *    else 401 `unauthorized`;
+ * 2. a header over {@linkcode MAX_AUTHORIZATION_LENGTH}: 400;
+ * 3. not `<scheme> 1*SP <credentials>`: 400;
+ * 4. a scheme other than `Bearer`: 401 `unauthorized` (no error code: not our kind of credential);
+ * 5. a comma or whitespace in the credentials (two tokens, parameters): 400;
+ * 6. not a compact JWS: 401 `invalid_token`;
+ * 7. a token in the query or the body as well: 400.
  *
  * Only the `Authorization` header carries a token. A token in the query string or in a form or
  * JSON body is refused (RFC 6750 §2.2 is optional, §2.3 is discouraged and OAuth 2.1 drops it),
@@ -20,7 +29,7 @@ export const MAX_INSPECTED_BODY = 64 * 1024
 // RFC 9110 `token` scheme, then one or more SP (RFC 6750 §2.1 `"Bearer" 1*SP b64token`: `Bearer␠␠t`
 // is accepted, H06). TAB, NBSP and other whitespace do not match and are a malformed header (H07).
 const CREDENTIALS = /^([A-Za-z0-9!#$%&'*+.^_`|~-]+)(?: +(.*))?$/s
-// Compact JWS only: no padding, no `+` or `/`, no JWE (5 segments), no JSON serialization (T08-T12).
+// Compact JWS only: no padding, no `+` or `/`, no JWE (5 segments), no JSON serialization (T08, T09, T10, T12).
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 const WHITESPACE_OR_COMMA = /[\s,]/
 

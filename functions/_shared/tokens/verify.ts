@@ -134,7 +134,7 @@ export function createVerifier(
       if (!(cause instanceof errors.JWTExpired) || cause.claim !== 'exp') throw error
       const exp = (cause.payload as { exp: number }).exp
       if (Math.floor(at / 1000) - exp > maxExpiredSeconds) throw error
-      // Verify again "just before expiry", so every other rule (iat, nbf, C03) still applies.
+      // Verify again "just before expiry", so every other rule (iat, nbf, the longest lifetime) still applies.
       const [claims] = await verifyFully(token, (exp - 1) * 1000)
       return toAuthContext(claims, token)
     }
