@@ -14,9 +14,9 @@
  * @module
  */
 import { join } from 'node:path'
-import { repoRoot } from '../supabase/local/paths.ts'
 import { tailFile } from '../supabase/local/processes.ts'
-import { type LocalStack, startStack } from '../supabase/local/stack.ts'
+import { type EphemeralStack, startEphemeralStack } from '../supabase/local/ephemeral.ts'
+import type { LocalStack } from '../supabase/local/stack.ts'
 
 async function main(): Promise<number> {
   const testArgs = Deno.args.length > 0 ? Deno.args : ['tests/']
@@ -43,26 +43,13 @@ async function main(): Promise<number> {
     return (await child.status).code
   }
 
-  const stateDir = await Deno.makeTempDir({ prefix: 'edge-auth-test-' })
-  let stack: LocalStack | null = null
+  let ephemeral: EphemeralStack | null = null
   let code = 1
   try {
-    stack = await startStack({
-      stateDir,
-      gatewayPort: 0,
-      pgPort: 0,
-      authPort: 0,
-      demoPort: 0,
-      // Without an auth binary a developer still runs what can run; CI must run everything.
-      requireAuth: isCi(),
-      // Reuse the binary of `deno task start` (or AUTH_SERVER_BIN) instead of reinstalling.
-      authBinDir: join(repoRoot, '.local', 'bin'),
-      demoUser: false,
-      exposeSigningKey: true,
-      fastPostgres: true,
-      functionsOutput: 'file',
+    ephemeral = await startEphemeralStack({
       log: (message) => console.error(`test stack: ${message}`),
     })
+    const { stack } = ephemeral
     console.error(describeStack(stack))
     if (signalled) return 130
     child = spawnTests(testArgs, stack.paths.stackJson)
@@ -71,8 +58,7 @@ async function main(): Promise<number> {
   } catch (err) {
     console.error(`test stack: cannot start: ${(err as Error).message}`)
   } finally {
-    await stack?.stop()
-    await Deno.remove(stateDir, { recursive: true }).catch(() => {})
+    await ephemeral?.dispose()
   }
   if (signalled && code === 0) return signalled === 'SIGINT' ? 130 : 143
   return code
@@ -90,11 +76,6 @@ function describeStack(stack: LocalStack): string {
     : 'WITHOUT the auth server (see above): auth-dependent tests are ignored'
   return `test stack: ready in ${(stack.startMs / 1000).toFixed(1)}s at ${info.url} | ` +
     `functions on ${info.functionsRuntime} | ${database} | ${auth}`
-}
-
-function isCi(): boolean {
-  const value = Deno.env.get('CI')
-  return value !== undefined && value !== '' && value !== '0' && value !== 'false'
 }
 
 function spawnTests(args: string[], stackJson: string): Deno.ChildProcess {

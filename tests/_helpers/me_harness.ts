@@ -62,7 +62,7 @@ export interface HarnessOptions {
   /** More configuration variables. */
   vars?: Record<string, string | undefined>
   /** Session store (default: every session is live). */
-  sessionQuery?: SessionStore
+  sessionStore?: SessionStore
   /** JWKS fetch. */
   fetch?: typeof fetch
   clock?: ManualClock
@@ -78,7 +78,7 @@ export function meHarness(options: HarnessOptions = {}): Harness {
   const clock = options.clock ?? new ManualClock()
   const auth = createAuth(config, {
     fetch: options.fetch,
-    sessionStore: options.sessionQuery ?? (() => Promise.resolve('live' as const)),
+    sessionStore: options.sessionStore ?? (() => Promise.resolve('live' as const)),
     clock,
   })
   const app = createMeApp(config, { auth })

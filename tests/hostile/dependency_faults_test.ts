@@ -6,8 +6,10 @@
 import { assert, assertEquals } from '@std/assert'
 import postgres from 'postgres'
 import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { DESCRIPTIONS } from '../../functions/_shared/core/errors.ts'
 import { assertAuthError, assertMe, assertNoEcho } from '../_helpers/assert_auth.ts'
 import { policyApp } from '../_helpers/me_harness.ts'
+import { eventually } from '../_helpers/poll.ts'
 import {
   callFunction,
   createTestUser,
@@ -45,14 +47,13 @@ async function until(
   allowed: number[],
   limitMs: number,
 ): Promise<number> {
-  const started = performance.now()
-  for (;;) {
-    const got = await probe()
-    assert(got === want || allowed.includes(got), `while waiting for ${want}: ${got}`)
-    if (got === want) return performance.now() - started
-    assert(performance.now() - started < limitMs, `no ${want} within ${limitMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
+  let last = 0
+  const { elapsedMs } = await eventually(async () => {
+    last = await probe()
+    assert(last === want || allowed.includes(last), `while waiting for ${want}: ${last}`)
+    return last === want
+  }, { timeoutMs: limitMs, intervalMs: 100, what: `an answer ${want}`, describe: () => `${last}` })
+  return elapsedMs
 }
 
 /** Connections the functions hold in PostgreSQL (their client sets this application name). */
@@ -201,6 +202,7 @@ Deno.test({
           const meMs = await until(() => status(call('me', requestInit(undefined, token))), 200, [
             503,
           ], 10_000)
+          await assertMe(await call('me', requestInit(undefined, token)), token, ids)
           assertEquals(await json(call('health')), [200, { status: 'ok' }])
           await loginUser(user, stack)
           figures.push(
@@ -234,13 +236,45 @@ Deno.test({
           )
 
           await stackControl('postgres/stop', undefined, stack)
-          // The last "live" answer of the session cache runs out first.
-          await new Promise((resolve) => setTimeout(resolve, SESSION_TTL_MS + 100))
-          await assertAuthError(
-            await call('me', requestInit(undefined, token)),
-            'SESSION_DOWN',
-            'sessionStoreUnavailable',
-            [token],
+          const stoppedAt = performance.now()
+          /**
+           * Polls until `path` fails closed on the session check. Each function's last "live"
+           * answer (asked before the stop) lasts the TTL: until then, only for a request sent
+           * within it, an answer `meanwhile` accepts (me: 200; notes: its query's 503).
+           */
+          const untilSessionStoreDown = async (
+            path: string,
+            meanwhile: (response: Response) => Promise<void>,
+          ) => {
+            const { value, elapsedMs } = await eventually(async () => {
+              const sentAt = performance.now()
+              const response = await call(path, requestInit(undefined, token))
+              const body = await response.clone().json().catch(() => null)
+              const description = body?.error_description
+              if (response.status === 503 && description === DESCRIPTIONS.sessionStoreUnavailable) {
+                return response
+              }
+              const late = sentAt - stoppedAt
+              assert(late < SESSION_TTL_MS, `${response.status} sent ${Math.round(late)} ms after`)
+              await meanwhile(response)
+            }, {
+              timeoutMs: SESSION_TTL_MS + 3_000,
+              since: stoppedAt,
+              what: `${path} fails closed once its cached "live" answer lapses`,
+            })
+            await assertAuthError(value, 'SESSION_DOWN', 'sessionStoreUnavailable', [token])
+            return elapsedMs
+          }
+          const meDownMs = await untilSessionStoreDown('me', async (response) => {
+            await assertMe(response, token, ids)
+          })
+          const notesDownMs = await untilSessionStoreDown('notes', async (response) => {
+            await assertAuthError(response, 'SESSION_DOWN', 'databaseUnavailable', [token])
+          })
+          figures.push(
+            `db down: me fails closed ${Math.round(meDownMs)} ms after the stop, notes ${
+              Math.round(notesDownMs)
+            } ms`,
           )
           for (
             const init of [requestInit(undefined, token), requestInit({ body: 'db down' }, token)]
@@ -300,6 +334,7 @@ Deno.test({
           const meMs = await until(() => status(call('me', requestInit(undefined, token))), 200, [
             503,
           ], 15_000)
+          await assertMe(await call('me', requestInit(undefined, token)), token, ids)
           // Through a transaction pooler new connections may still be refused for a moment after
           // the first success (PgBouncer's server_login_retry): recovery is complete once a whole
           // burst succeeds; from then on every request must.

@@ -28,7 +28,7 @@
 import { assert, assertEquals } from '@std/assert'
 import fc from 'fast-check'
 import { loadConfig } from '../../functions/_shared/core/config.ts'
-import { DESCRIPTIONS, REALM } from '../../functions/_shared/core/errors.ts'
+import { REALM } from '../../functions/_shared/core/errors.ts'
 import { createLoginApp } from '../../functions/login/app.ts'
 import { createRefreshApp } from '../../functions/refresh/app.ts'
 import { ManualClock } from '../_helpers/jwks_server.ts'
@@ -43,15 +43,16 @@ import {
   refreshRecipe,
   tokenRecipe,
 } from './fuzz_recipes.ts'
+import { assertErrorShape, isHeaderValue, VOCABULARY } from './fuzz_oracles.ts'
 import { acceptable, applyRecipe, authorizationValue, type Material } from './fuzz_tokens.ts'
 
 /** The names of the fuzz targets. */
 export type TargetName = 'tokens' | 'authorization' | 'login' | 'refresh'
 
 /** One fuzz target: its property and its share of a long run. */
-export interface FuzzTarget {
-  name: TargetName
-  /** Relative share of the runs in `deno task fuzz`. */
+export interface FuzzTarget<N extends string = TargetName> {
+  name: N
+  /** Share of the runs in `deno task fuzz`, in per cent of all targets' cases. */
   weight: number
   property: fc.IAsyncProperty<[unknown]>
 }
@@ -67,27 +68,6 @@ export interface FuzzSetup {
 
 const LEGACY_SECRET = 'f'.repeat(40)
 
-function isHeaderValue(value: string): boolean {
-  // What `Headers` accepts: Latin-1 without NUL, CR, LF.
-  return /^[^\0\r\n]*$/.test(value) && [...value].every((c) => c.charCodeAt(0) <= 0xff)
-}
-
-const ERROR_DESCRIPTIONS = new Set<string>(Object.values(DESCRIPTIONS))
-
-/** Asserts the contract's error shape: JSON `{error, error_description}` from the fixed list. */
-async function assertErrorShape(response: Response, fields: readonly string[]): Promise<string> {
-  const text = await response.clone().text()
-  assertEquals(response.headers.get('Content-Type'), 'application/json', text)
-  assertEquals(response.headers.get('Cache-Control'), 'no-store')
-  assertEquals(response.headers.get('X-Content-Type-Options'), 'nosniff')
-  const body = JSON.parse(text) as Record<string, unknown>
-  assertEquals(Object.keys(body).sort(), ['error', 'error_description'], text)
-  const description = String(body.error_description)
-  const bare = fields.reduce((d, field) => d.replace(`${field}: `, ''), description)
-  assert(ERROR_DESCRIPTIONS.has(bare), `description from the fixed list: ${description}`)
-  return String(body.error)
-}
-
 /** Asserts a bearer failure: 400 or 401, the contract's challenge, no echo. */
 async function assertBearerFailure(
   response: Response,
@@ -102,7 +82,8 @@ async function assertBearerFailure(
   else assert(challenge.startsWith(`Bearer realm="${REALM}", error="${error}"`), challenge)
 }
 
-function grantBody(
+/** The body of a grant request recipe, and what of it must never be echoed. */
+export function grantBody(
   recipe: GrantRecipe,
   fields: readonly string[],
 ): { body: BodyInit | null; secrets: string[] } {
@@ -205,38 +186,7 @@ export async function setUpFuzz(): Promise<FuzzSetup> {
     },
   }
 
-  // Whatever the request, responses may contain these texts: not an echo when input matches.
-  const vocabulary = [
-    ...ERROR_DESCRIPTIONS,
-    REALM,
-    'application/json',
-    'no-store',
-    'nosniff',
-    'Access-Control-Allow-Origin',
-    'Access-Control-Expose-Headers',
-    'WWW-Authenticate',
-    'Content-Type',
-    'Cache-Control',
-    'X-Content-Type-Options',
-    'Retry-After',
-    'Allow: POST',
-    ...['content-type', 'cache-control', 'x-content-type-options', 'www-authenticate'],
-    ...['access-control-allow-origin', 'access-control-expose-headers', 'retry-after', 'allow'],
-    'unsupported_media_type',
-    'payload_too_large',
-    'method_not_allowed',
-    'auth_upstream_unavailable',
-    'invalid_request',
-    'invalid_token',
-    'invalid_grant',
-    'unauthorized',
-    'Bad Request',
-    'Unauthorized',
-    'Method Not Allowed',
-    'Payload Too Large',
-    'Unsupported Media Type',
-    'Bad Gateway',
-  ].join('\n')
+  const vocabulary = VOCABULARY
 
   const statuses: FuzzSetup['statuses'] = { tokens: {}, authorization: {}, login: {}, refresh: {} }
   const count = (target: TargetName, response: Response, error = '') => {
@@ -306,20 +256,20 @@ export async function setUpFuzz(): Promise<FuzzSetup> {
 
   return {
     targets: [
-      { name: 'tokens', weight: 4, property: tokensProperty as fc.IAsyncProperty<[unknown]> },
+      { name: 'tokens', weight: 40, property: tokensProperty as fc.IAsyncProperty<[unknown]> },
       {
         name: 'authorization',
-        weight: 2,
+        weight: 20,
         property: authorizationProperty as fc.IAsyncProperty<[unknown]>,
       },
       {
         name: 'login',
-        weight: 2,
+        weight: 12,
         property: grantProperty('login', loginRecipe) as fc.IAsyncProperty<[unknown]>,
       },
       {
         name: 'refresh',
-        weight: 1,
+        weight: 4,
         property: grantProperty('refresh', refreshRecipe) as fc.IAsyncProperty<[unknown]>,
       },
     ],
@@ -330,7 +280,7 @@ export async function setUpFuzz(): Promise<FuzzSetup> {
 
 /** The outcome of running one target. */
 export interface TargetRun {
-  name: TargetName
+  name: string
   runs: number
   skipped: number
   failed: boolean
@@ -347,7 +297,7 @@ export interface TargetRun {
  * @returns the outcome, with a replay command on failure
  */
 export async function runTarget(
-  target: FuzzTarget,
+  target: FuzzTarget<string>,
   options: { numRuns: number; seed: number; path?: string },
 ): Promise<TargetRun> {
   const details = await fc.check(target.property, {

@@ -73,7 +73,8 @@ function segmentText(): fc.Arbitrary<string> {
   )
 }
 
-const anyJson = fc.oneof(
+/** Any JSON value, biased to the values verifiers and parsers trip on. */
+export const anyJson: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(
     null,
     0,
@@ -192,8 +193,8 @@ export type AuthorizationRecipe =
     suffix: string
   }
 
-// Latin-1 without NUL, CR and LF: everything a header value can carry.
-const latin1 = fc.string({
+/** Latin-1 without NUL, CR and LF: everything a header value can carry. */
+export const latin1: fc.Arbitrary<string> = fc.string({
   unit: fc.integer({ min: 1, max: 255 }).filter((c) => c !== 10 && c !== 13).map((c) =>
     String.fromCharCode(c)
   ),
@@ -277,7 +278,8 @@ function fieldValue(): fc.Arbitrary<unknown> {
   )
 }
 
-function grantRecipe(fields: readonly string[]): fc.Arbitrary<GrantRecipe> {
+/** The arbitrary of a request to a grant route whose body has `fields`. */
+export function grantRecipe(fields: readonly string[]): fc.Arbitrary<GrantRecipe> {
   const names = fc.oneof(
     { weight: 8, arbitrary: fc.constantFrom(...fields) },
     { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'grant_type', 'phone') },

@@ -10,6 +10,7 @@ import { statePaths } from '../../supabase/local/paths.ts'
 import { freePort } from '../../supabase/local/ports.ts'
 import { Postgres } from '../../supabase/local/postgres.ts'
 import { processAlive } from '../../supabase/local/processes.ts'
+import { eventually } from '../_helpers/poll.ts'
 import {
   callFunction,
   createTestUser,
@@ -22,13 +23,15 @@ import {
 } from '../_helpers/stack.ts'
 
 const WRITERS = 6
-/** How long the writers run before the stop. */
-const LOAD_BEFORE_STOP_MS = 1_500
+/** Notes each writer gets answered 201 before the restart, and again after it before the stop. */
+const NOTES_PER_PHASE = 10
 /** Each writer gives up after this many failed connections in a row (the gateway is gone). */
 const REFUSALS_TO_QUIT = 3
 
 interface Outcome {
   created: Map<string, string>
+  /** Notes answered 201, per writer. */
+  createdBy: number[]
   statuses: Record<string, number>
   /** Requests without an answer from the function: their note may or may not be written. */
   lost: number
@@ -46,14 +49,17 @@ async function writer(stack: TestStack, token: string, id: number, outcome: Outc
       refusals++
       outcome.lost++
       outcome.statuses.network = (outcome.statuses.network ?? 0) + 1
+      // A client's pause before it tries again, not a wait for a state.
       await new Promise((resolve) => setTimeout(resolve, 20))
       continue
     }
     refusals = 0
     outcome.statuses[response.status] = (outcome.statuses[response.status] ?? 0) + 1
     const text = await response.text()
-    if (response.status === 201) outcome.created.set(JSON.parse(text).id, body)
-    else {
+    if (response.status === 201) {
+      outcome.created.set(JSON.parse(text).id, body)
+      outcome.createdBy[id] = (outcome.createdBy[id] ?? 0) + 1
+    } else {
       // While the functions host restarts the gateway answers for it with 503 + Retry-After; a
       // 502 (sent to a host that went away) is counted here and refused at the end.
       assert(
@@ -63,6 +69,7 @@ async function writer(stack: TestStack, token: string, id: number, outcome: Outc
       assertEquals(Object.keys(JSON.parse(text)).sort(), ['error', 'error_description'])
       if (response.status === 503) assert(response.headers.get('Retry-After'), 'Retry-After')
       outcome.lost++
+      // A client backing off after a 503, not a wait for a state.
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
@@ -76,7 +83,24 @@ Deno.test({
     const dedicated = await startTestStack()
     const stack = dedicated.info
     const stateDir = stack.stateDir
-    const outcome: Outcome = { created: new Map(), statuses: {}, lost: 0 }
+    const outcome: Outcome = {
+      created: new Map(),
+      createdBy: Array(WRITERS).fill(0),
+      statuses: {},
+      lost: 0,
+    }
+    /** Waits until every writer has had `NOTES_PER_PHASE` more notes answered 201. */
+    const writersProgress = async (what: string) => {
+      const from = [...outcome.createdBy]
+      await eventually(
+        () => outcome.createdBy.every((n, id) => n - from[id]! >= NOTES_PER_PHASE),
+        {
+          timeoutMs: 30_000,
+          what: `every writer gets ${NOTES_PER_PHASE} notes answered 201 ${what}`,
+          describe: () => JSON.stringify({ createdBy: outcome.createdBy, ...outcome.statuses }),
+        },
+      )
+    }
     let reopened: Postgres | null = null
     try {
       const user = await createTestUser({ stack })
@@ -86,12 +110,14 @@ Deno.test({
         { length: WRITERS },
         (_, id) => writer(stack, access_token, id, outcome),
       )
-      await new Promise((resolve) => setTimeout(resolve, LOAD_BEFORE_STOP_MS))
+      // The stream is under way before the restart...
+      await writersProgress('before the restart')
       const restartStarted = performance.now()
       await stackControl('functions/restart', undefined, stack)
       const restartMs = performance.now() - restartStarted
       const duringRestart = { ...outcome.statuses }
-      await new Promise((resolve) => setTimeout(resolve, LOAD_BEFORE_STOP_MS))
+      // ...and goes on against the restarted host before the stop.
+      await writersProgress('from the restarted functions host')
       const createdBeforeStop = outcome.created.size
       const stopStarted = performance.now()
       await dedicated.stack.stop()

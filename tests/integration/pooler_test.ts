@@ -8,6 +8,7 @@ import { assert, assertEquals, assertNotEquals } from '@std/assert'
 import { decodeJwt } from 'jose'
 import postgres from 'postgres'
 import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'
+import { eventually } from '../_helpers/poll.ts'
 import {
   callFunction,
   createTestUser,
@@ -22,6 +23,8 @@ import {
 } from '../_helpers/stack.ts'
 
 const ignore = !hasAuthServer
+/** The functions' session cache TTL (their default): how long a "live" answer is reused. */
+const SESSION_TTL_MS = 1000
 
 /** Runs `work` on a one-connection client straight to PostgreSQL (not through the pooler). */
 async function direct<T>(stack: TestStack, work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
@@ -38,12 +41,6 @@ async function liveSessions(stack: TestStack, userId: string): Promise<number> {
     const [row] = await sql`select count(*)::int as n from auth.sessions where user_id = ${userId}`
     return row!.n as number
   })
-}
-
-async function statusOf(response: Promise<Response>): Promise<number> {
-  const answer = await response
-  await answer.body?.cancel()
-  return answer.status
 }
 
 /**
@@ -186,13 +183,11 @@ Deno.test({
         } finally {
           await preparing.end()
         }
-        // The log is written asynchronously: poll briefly.
-        let probe = executedStatements(logFile, logStart, 'prepare-probe')
-        for (let i = 0; i < 50 && probe.named.length === 0; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 50))
-          probe = executedStatements(logFile, logStart, 'prepare-probe')
-        }
-        assert(probe.named.length > 0, 'a named statement is recognised in the log')
+        // The log is written asynchronously: poll until the probe's statement is in it.
+        await eventually(
+          () => executedStatements(logFile, logStart, 'prepare-probe').named.length > 0,
+          { timeoutMs: 5_000, what: "the probe's named statement is recognised in the log" },
+        )
       })
     } finally {
       await dedicated.dispose()
@@ -212,16 +207,28 @@ Deno.test({
       const session = await loginUser(user, stack)
       const token = session.access_token
       const functionsPid = stack.pids.functions
-      assertEquals(await statusOf(callFunction('me', requestInit(undefined, token), stack)), 200)
+      const claims = decodeJwt(token)
+      const ids = { sub: claims.sub, session_id: claims.session_id }
+      await assertMe(await callFunction('me', requestInit(undefined, token), stack), token, ids)
 
       await stackControl('pooler/stop', undefined, stack)
       try {
-        // The session check's cached "live" answer lasts 1 s; every answer after that is 503.
-        let status = 200
-        for (let i = 0; i < 40 && status === 200; i++) {
-          status = await statusOf(callFunction('me', requestInit(undefined, token), stack))
-          if (status === 200) await new Promise((resolve) => setTimeout(resolve, 100))
-        }
+        // The session check's cached "live" answer (asked before the stop) lasts 1 s, so a 200
+        // only for a request sent within it; every answer after that is 503.
+        const stoppedAt = performance.now()
+        const { value: refused } = await eventually(async () => {
+          const sentAt = performance.now()
+          const response = await callFunction('me', requestInit(undefined, token), stack)
+          if (response.status !== 200) return response
+          await response.body?.cancel()
+          const late = sentAt - stoppedAt
+          assert(late < SESSION_TTL_MS, `200 for a request sent ${Math.round(late)} ms after`)
+        }, {
+          timeoutMs: SESSION_TTL_MS + 3_000,
+          since: stoppedAt,
+          what: 'me fails closed once its cached "live" answer lapses',
+        })
+        await assertAuthError(refused, 'SESSION_DOWN', 'sessionStoreUnavailable', [token])
         await assertAuthError(
           await callFunction('me', requestInit(undefined, token), stack),
           'SESSION_DOWN',
@@ -233,25 +240,32 @@ Deno.test({
         const health = await callFunction('health', {}, stack)
         assertEquals(health.status, 503)
         assert(Number(health.headers.get('Retry-After')) >= 1)
-        const healthBody = await health.json()
-        assertEquals(healthBody.database, 'down')
+        assertEquals(await health.json(), { status: 'degraded', jwks: 'ok', database: 'down' })
         const expired = await expiredTokenFor(token, stack)
-        const logout = await callFunction('logout', requestInit(undefined, expired, 'POST'), stack)
-        const logoutText = await logout.text()
-        assertEquals(logout.status, 503, logoutText)
-        assert(Number(logout.headers.get('Retry-After')) >= 1)
+        await assertAuthError(
+          await callFunction('logout', requestInit(undefined, expired, 'POST'), stack),
+          'SESSION_DOWN',
+          'sessionStoreUnavailable',
+          [expired],
+        )
       } finally {
         await stackControl('pooler/start', undefined, stack)
       }
 
-      let status = 0
-      for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
-        status = await statusOf(callFunction('me', requestInit(undefined, token), stack))
-        assert(status === 200 || status === 503, `only 200 or 503 while reconnecting (${status})`)
-        if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100))
-      }
-      assertEquals(status, 200)
-      assertEquals(await statusOf(callFunction('health', {}, stack)), 200)
+      // Reconnecting takes a moment: only 503 until the first 200.
+      const { value: recovered } = await eventually(async () => {
+        const response = await callFunction('me', requestInit(undefined, token), stack)
+        if (response.status === 200) return response
+        await assertAuthError(response, 'SESSION_DOWN', 'sessionStoreUnavailable', [token])
+      }, {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        what: 'me answers 200 again after PgBouncer restarts',
+      })
+      await assertMe(recovered, token, ids)
+      const health = await callFunction('health', {}, stack)
+      assertEquals([health.status, await health.json()], [200, { status: 'ok' }])
+      assertEquals(health.headers.get('Retry-After'), null)
       assertEquals(dedicated.info.pids.functions, functionsPid, 'the functions host kept running')
     } finally {
       await dedicated.dispose()

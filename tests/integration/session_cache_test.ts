@@ -4,6 +4,7 @@
 import { assert, assertEquals } from '@std/assert'
 import { decodeJwt } from 'jose'
 import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'
+import { eventually } from '../_helpers/poll.ts'
 import {
   banUser,
   callFunction,
@@ -16,23 +17,46 @@ import {
 } from '../_helpers/stack.ts'
 
 const ignore = !hasAuthServer
+/** The functions' session cache TTL (their default). */
+const SESSION_TTL_MS = 1000
+const BAN_MS = 2000
 
-async function meStatus(token: string): Promise<number> {
-  const response = await callFunction('me', requestInit(undefined, token))
-  await response.body?.cancel()
-  return response.status
-}
+const me = (token: string) => callFunction('me', requestInit(undefined, token))
 
-/** Polls GET /me until it answers `want`; every answer meanwhile must be in `allowed`. */
-async function until(token: string, want: number, allowed: number[], limitMs: number) {
-  const started = performance.now()
-  for (;;) {
-    const status = await meStatus(token)
-    if (status === want) return
-    assert(allowed.includes(status), `while waiting for ${want}: ${status}`)
-    assert(performance.now() - started < limitMs, `no ${want} within ${limitMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
+/**
+ * Polls GET /me until it answers `want`; every answer meanwhile must be `meanwhile`, and with
+ * `meanwhileWithinMs` only for a request sent that soon after `since` (a cached answer's TTL).
+ *
+ * @returns the first answer with `want`
+ */
+async function until(
+  token: string,
+  want: number,
+  meanwhile: number,
+  options: { timeoutMs: number; since?: number; meanwhileWithinMs?: number },
+) {
+  const since = options.since ?? performance.now()
+  let last = 0
+  const { value } = await eventually(async () => {
+    const sentAt = performance.now()
+    const response = await me(token)
+    last = response.status
+    if (response.status === want) return response
+    assertEquals(response.status, meanwhile, `while waiting for ${want}`)
+    await response.body?.cancel()
+    const late = sentAt - since
+    assert(
+      late < (options.meanwhileWithinMs ?? Infinity),
+      `${meanwhile} for a request sent ${Math.round(late)} ms after the change`,
+    )
+  }, {
+    timeoutMs: options.timeoutMs,
+    since,
+    intervalMs: 100,
+    what: `GET /me answers ${want}`,
+    describe: () => `${last}`,
+  })
+  return value
 }
 
 Deno.test({
@@ -43,18 +67,28 @@ Deno.test({
     const stack = testStack()
     const user = await createTestUser()
     const { access_token: token } = await loginUser(user)
+    const claims = decodeJwt(token)
+    const ids = { sub: claims.sub, session_id: claims.session_id }
     const pid = stack.pids.functions
-    assertEquals(await meStatus(token), 200)
-    await banUser(user.id, '2s')
-    await until(token, 401, [200], 3_000)
-    await assertAuthError(
-      await callFunction('me', requestInit(undefined, token)),
-      'BADTOKEN',
-      'sessionRevoked',
-      [token],
+    await assertMe(await me(token), token, ids)
+    // The ban runs from the auth server's clock when it handles the request: not before this.
+    const banSentAt = Date.now()
+    await banUser(user.id, `${BAN_MS / 1000}s`)
+    // Refused once me's cached "live" answer (asked before the ban) lapses, never later.
+    const refused = await until(token, 401, 200, {
+      timeoutMs: SESSION_TTL_MS + 1_000,
+      since: performance.now(),
+      meanwhileWithinMs: SESSION_TTL_MS,
+    })
+    await assertAuthError(refused, 'BADTOKEN', 'sessionRevoked', [token])
+    // The ban ends after 2 s; the cached refusal is asked again after the TTL.
+    const back = await until(token, 200, 401, { timeoutMs: BAN_MS + SESSION_TTL_MS + 3_000 })
+    const backAt = Date.now()
+    await assertMe(back, token, ids)
+    assert(
+      backAt - banSentAt >= BAN_MS,
+      `200 again only once the ban has ended: ${backAt - banSentAt} ms after the ban`,
     )
-    // The ban ends after 2 s; the refusal is re-checked after the cache TTL.
-    await until(token, 200, [401], 6_000)
     assertEquals(testStack().pids.functions, pid, 'the same functions instance')
   },
 })

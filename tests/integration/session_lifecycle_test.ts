@@ -2,7 +2,8 @@
 // as the application: log in, store the session, use it, log out, and be denied afterwards.
 import { assert, assertEquals, assertExists } from '@std/assert'
 import { createClient, type Session, type SupabaseClient } from '@supabase/supabase-js'
-import { assertAuthError, assertNoEcho } from '../_helpers/assert_auth.ts'
+import { assertAuthError, assertMe, assertNoEcho } from '../_helpers/assert_auth.ts'
+import { eventually } from '../_helpers/poll.ts'
 import {
   banUser,
   createTestUser,
@@ -12,6 +13,10 @@ import {
 } from '../_helpers/stack.ts'
 
 const ignore = !hasAuthServer
+/** The functions' session cache TTL (their default): how long an instance may reuse "live". */
+const SESSION_TTL_MS = 1000
+/** Room on a loaded machine for the request that observes the change after the TTL. */
+const MARGIN_MS = 1000
 
 function newClient(): SupabaseClient {
   const stack = testStack()
@@ -35,6 +40,34 @@ function jsonPost(body: unknown, init: RequestInit = {}): RequestInit {
     body: JSON.stringify(body),
     headers: { ...init.headers, 'Content-Type': 'application/json' },
   }
+}
+
+/**
+ * Polls `route` with `token` until it is refused. `since` is when the logout was answered: another
+ * function's instance may reuse a "live" answer asked before it for the session cache TTL, never
+ * longer, so a 200 is allowed only for a request sent within the TTL after `since`.
+ *
+ * @returns the first refusal
+ */
+async function refusedAfterTtl(route: string, token: string, since: number): Promise<Response> {
+  const { value } = await eventually(async () => {
+    const sentAt = performance.now()
+    const response = await fn(route, bearer(token))
+    if (response.status !== 200) return response
+    await response.body?.cancel()
+    assertCachedLive(sentAt, since)
+  }, {
+    timeoutMs: SESSION_TTL_MS + MARGIN_MS,
+    since,
+    what: `${route} refuses the ended session after the session cache TTL`,
+  })
+  return value
+}
+
+/** A 200 after a logout: only from a cached answer, so only within the TTL after the logout. */
+function assertCachedLive(sentAt: number, since: number): void {
+  const late = sentAt - since
+  assert(late < SESSION_TTL_MS, `200 for a request sent ${Math.round(late)} ms after the logout`)
 }
 
 async function login(user: TestUser): Promise<Session> {
@@ -123,9 +156,12 @@ Deno.test({
       },
     )
 
+    let loggedOutAt = 0
     await t.step('4. POST /logout -> 204, and the client clears its session', async () => {
       const response = await fn('logout', bearer(session!.access_token, { method: 'POST' }))
+      loggedOutAt = performance.now()
       assertEquals(response.status, 204)
+      assertEquals(response.headers.get('Cache-Control'), 'no-store')
       assertEquals(await response.text(), '')
       await client.auth.signOut({ scope: 'local' })
       session = (await client.auth.getSession()).data.session
@@ -137,14 +173,14 @@ Deno.test({
       '5. denied afterwards: no credentials -> 401; old access token -> 401 invalid_token; old refresh token -> 400 invalid_grant',
       async () => {
         await assertAuthError(await fn('me'), 'NOCRED', 'missingCredentials')
-        // Other instances learn of the logout through the session check, within its TTL (1 s).
-        await new Promise((resolve) => setTimeout(resolve, 1_100))
         // The signed-out supabase-js client sends the anon key as its bearer: not a user token.
         const anonymous = await client.functions.invoke('me', { method: 'GET' })
-        assertEquals((anonymous.error as { context: Response }).context.status, 401)
+        const anonymousAnswer = (anonymous.error as { context: Response }).context
+        await assertAuthError(anonymousAnswer, 'BADTOKEN', 'badClaims')
+        // me and notes, other instances than logout's, learn of it through the session check.
         for (const route of ['me', 'notes']) {
           await assertAuthError(
-            await fn(route, bearer(issued.access_token)),
+            await refusedAfterTtl(route, issued.access_token, loggedOutAt),
             'BADTOKEN',
             'sessionRevoked',
             [issued.access_token],
@@ -312,23 +348,53 @@ Deno.test({
   ignore,
   async fn() {
     const user = await createTestUser()
-    const live = async (s: Session) => (await fn('me', bearer(s.access_token))).status
+    const logout = async (s: Session, scope?: string) => {
+      const query = scope === undefined ? '' : `?scope=${scope}`
+      const response = await fn(`logout${query}`, bearer(s.access_token, { method: 'POST' }))
+      const answeredAt = performance.now()
+      assertEquals(response.status, 204, await response.clone().text())
+      assertEquals(await response.text(), '')
+      return answeredAt
+    }
+    const meAnswer = (s: Session) => fn('me', bearer(s.access_token))
+    const assertLive = async (s: Session) => {
+      const { sub, session_id } = JSON.parse(atob(
+        s.access_token.split('.')[1]!.replaceAll('-', '+').replaceAll('_', '/'),
+      ))
+      await assertMe(await meAnswer(s), s.access_token, { sub, session_id })
+    }
+    const assertEnded = async (response: Response, s: Session) =>
+      await assertAuthError(response, 'BADTOKEN', 'sessionRevoked', [s.access_token])
+
     const [a, b, c] = [await login(user), await login(user), await login(user)]
-    assertEquals(
-      (await fn('logout?scope=local', bearer(a.access_token, { method: 'POST' }))).status,
-      204,
-    )
-    assertEquals([await live(a), await live(b), await live(c)], [401, 200, 200])
-    assertEquals(
-      (await fn('logout?scope=others', bearer(b.access_token, { method: 'POST' }))).status,
-      204,
-    )
-    await new Promise((resolve) => setTimeout(resolve, testStack().jwtExp > 0 ? 1_100 : 0)) // session cache TTL
-    assertEquals([await live(b), await live(c)], [200, 401])
+    await logout(a, 'local')
+    // me never saw a: it asks the database at once. b and c are now cached "live" there.
+    await assertEnded(await meAnswer(a), a)
+    await assertLive(b)
+    await assertLive(c)
+
+    const othersAt = await logout(b, 'others')
+    // c is refused once me's cached answer lapses; b answers 200 on every round meanwhile.
+    const { value: cRefused } = await eventually(async () => {
+      await assertLive(b)
+      const sentAt = performance.now()
+      const response = await meAnswer(c)
+      if (response.status !== 200) return response
+      await response.body?.cancel()
+      assertCachedLive(sentAt, othersAt)
+    }, {
+      timeoutMs: SESSION_TTL_MS + MARGIN_MS,
+      since: othersAt,
+      what: 'me refuses the session that scope=others ended, within the session cache TTL',
+    })
+    await assertEnded(cRefused, c)
+    // c's cached answer was asked after b's: b's has lapsed too, so this 200 is the database's.
+    await assertLive(b)
+
     const d = await login(user)
-    assertEquals((await fn('logout', bearer(b.access_token, { method: 'POST' }))).status, 204)
-    await new Promise((resolve) => setTimeout(resolve, 1_100))
-    assertEquals([await live(b), await live(d)], [401, 401])
+    const globalAt = await logout(b)
+    await assertEnded(await meAnswer(d), d)
+    await assertEnded(await refusedAfterTtl('me', b.access_token, globalAt), b)
   },
 })
 

@@ -14,7 +14,7 @@ Deno.test('GET /me -> 200 with exactly the identity and the session', async () =
   const asked: [string, string][] = []
   const h = meHarness({
     keys: [key],
-    sessionQuery: (session, user) => {
+    sessionStore: (session, user) => {
       asked.push([session, user])
       return Promise.resolve('live' as const)
     },
@@ -70,7 +70,7 @@ Deno.test('OPTIONS /me preflight -> 204 before authentication; 401s carry CORS h
 })
 
 Deno.test('S01 a session the store no longer has -> 401 invalid_token "session revoked"', async () => {
-  const h = meHarness({ keys: [key], sessionQuery: () => Promise.resolve('gone' as const) })
+  const h = meHarness({ keys: [key], sessionStore: () => Promise.resolve('gone' as const) })
   const c = claims({}, h.clock.now())
   const token = await sign(key, c)
   await assertAuthError(await h.get(`Bearer ${token}`), 'BADTOKEN', 'sessionRevoked', [
@@ -85,7 +85,7 @@ Deno.test('session store down -> 503 temporarily_unavailable + Retry-After, no W
   const original = console.error
   console.error = (...args: unknown[]) => errors.push(args.join(' '))
   try {
-    const h = meHarness({ keys: [key], sessionQuery: () => Promise.reject(new Error('refused')) })
+    const h = meHarness({ keys: [key], sessionStore: () => Promise.reject(new Error('refused')) })
     const c = claims({}, h.clock.now())
     const token = await sign(key, c)
     const response = await h.get(`Bearer ${token}`)
@@ -103,7 +103,7 @@ Deno.test('bad tokens never reach the session store', async () => {
   let asked = 0
   const h = meHarness({
     keys: [key],
-    sessionQuery: () => Promise.resolve(++asked > 0 ? 'live' as const : 'gone' as const),
+    sessionStore: () => Promise.resolve(++asked > 0 ? 'live' as const : 'gone' as const),
   })
   const other = await generateKeyPair('ES256', key.kid)
   const forged = await sign(other, claims({}, h.clock.now()))

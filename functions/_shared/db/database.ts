@@ -48,8 +48,36 @@ export function database(config: Config): postgres.Sql {
       connection: { application_name: 'edge-auth' },
     })
     clients.set(url, sql)
+    guardAgainstDriverCrash()
   }
   return sql
+}
+
+let guarded = false
+
+/**
+ * postgres.js 3.4.9 defers small writes to a `setImmediate`, and when the connection closes
+ * before it runs (a pooler hanging up while PostgreSQL is down) the deferred write throws
+ * `TypeError: Cannot read properties of null (reading 'write')` from the timer, where no `await`
+ * can catch it: the instance died, taking its in-flight requests with it (upstream
+ * porsager/postgres#1154, unfixed in 3.4.9). The connection it happened on never writes again,
+ * so the error is kept from ending the instance and every client is dropped: the next query opens
+ * a fresh pool, and the queries of the dead one have already failed with `CONNECTION_CLOSED`.
+ */
+function guardAgainstDriverCrash(): void {
+  if (guarded) return
+  guarded = true
+  globalThis.addEventListener('error', (event) => {
+    if (!isDeferredWriteCrash(event.error)) return
+    event.preventDefault()
+    console.error('[edge-auth] database connection closed during a write; clients reset')
+    clients.clear()
+  })
+}
+
+function isDeferredWriteCrash(error: unknown): boolean {
+  return error instanceof TypeError && /reading 'write'/.test(error.message) &&
+    /nextWrite[\s\S]*postgres/.test(error.stack ?? '')
 }
 
 /**
