@@ -40,6 +40,8 @@ export interface FunctionAppOptions {
  * ```ts
  * const app = createFunctionApp('hello', { corsOrigins: '*', methods: ['GET'] })
  * app.get('/', (c) => c.json({ hello: 'world' }))
+ * // Without it another method on the route would be a 404.
+ * app.all('/', methodNotAllowed(['GET']))
  * export default { fetch: app.fetch }
  * ```
  */
@@ -86,6 +88,7 @@ export function methodNotAllowed(allow: readonly string[]): Handler {
  * const auth = createAuth(config)
  * const app = createFunctionApp<AuthEnv>('hello', { corsOrigins: config.corsOrigins, methods: ['GET'] })
  * app.get('/', requireUser(auth, { session: 'check' }), (c) => c.json({ id: c.var.auth.user.id }))
+ * app.all('/', methodNotAllowed(['GET']))
  * ```
  */
 export function requireUser(auth: Auth, policy: AuthPolicy): MiddlewareHandler<AuthEnv> {
