@@ -1,12 +1,14 @@
 /**
  * A throwaway stack for a test or fuzz run: a temporary state directory, free ports, PostgreSQL
  * without fsync, the signing key published, no demo user, the functions' output to a file. Used by
- * `tests/run.ts` and `tests/soak/fuzz.ts`; a running `deno task start` is untouched.
+ * `tests/run.ts`, `tests/soak/fuzz.ts` and the tests that need a stack of their own; a running
+ * `deno task start` is untouched.
  *
  * @module
  */
 import { join } from 'node:path'
 import { repoRoot } from './paths.ts'
+import type { PoolerMode } from './pooler.ts'
 import { type LocalStack, startStack } from './stack.ts'
 
 /** Options of {@linkcode startEphemeralStack}. */
@@ -16,8 +18,18 @@ export interface EphemeralStackOptions {
    * the binary still runs what can run on a degraded stack.
    */
   requireAuth?: boolean
-  /** Progress messages. */
-  log: (message: string) => void
+  /** Install the auth server when missing (default true; a test's own stack reuses the binary). */
+  installAuth?: boolean
+  /** More variables for the functions (e.g. shorter JWKS timings). */
+  functionsEnv?: Record<string, string>
+  /** More `GOTRUE_*` settings for the auth server (e.g. a low rate limit). */
+  authEnv?: Record<string, string>
+  /** Access-token lifetime in seconds (default 3600). */
+  jwtExp?: number
+  /** The functions' database path (default: the lane's). */
+  pooler?: PoolerMode
+  /** Progress messages (default none). */
+  log?: (message: string) => void
 }
 
 /** A running throwaway stack. */
@@ -42,7 +54,7 @@ export function isCi(): boolean {
  * @throws Error when the stack cannot start (its directory is deleted first)
  */
 export async function startEphemeralStack(
-  options: EphemeralStackOptions,
+  options: EphemeralStackOptions = {},
 ): Promise<EphemeralStack> {
   const stateDir = await Deno.makeTempDir({ prefix: 'edge-auth-test-' })
   const remove = () => Deno.remove(stateDir, { recursive: true }).catch(() => {})
@@ -55,13 +67,18 @@ export async function startEphemeralStack(
       authPort: 0,
       demoPort: 0,
       requireAuth: options.requireAuth ?? isCi(),
+      installAuth: options.installAuth,
       // Reuse the binary of `deno task start` (or AUTH_SERVER_BIN) instead of reinstalling.
       authBinDir: join(repoRoot, '.local', 'bin'),
       demoUser: false,
       exposeSigningKey: true,
       fastPostgres: true,
       functionsOutput: 'file',
-      log: options.log,
+      functionsEnv: options.functionsEnv,
+      authEnv: options.authEnv,
+      jwtExp: options.jwtExp,
+      pooler: options.pooler,
+      log: options.log ?? (() => {}),
     })
   } catch (err) {
     await remove()

@@ -6,11 +6,10 @@
  * @module
  */
 import { decodeJwt, importJWK, type JWTPayload, SignJWT } from 'jose'
-import { join } from 'node:path'
 import { type Config, loadConfig } from '../../functions/_shared/core/config.ts'
-import { repoRoot } from '../../supabase/local/paths.ts'
 import type { PoolerMode } from '../../supabase/local/pooler.ts'
-import { type LocalStack, startStack } from '../../supabase/local/stack.ts'
+import { startEphemeralStack } from '../../supabase/local/ephemeral.ts'
+import type { LocalStack } from '../../supabase/local/stack.ts'
 import type { StackInfo } from '../../supabase/local/state.ts'
 
 /** The connection details of the stack under test (the contents of its stack.json). */
@@ -335,38 +334,16 @@ export interface DedicatedStack {
  * @returns the stack; call `dispose()` in a `finally`
  */
 export async function startTestStack(options: TestStackOptions = {}): Promise<DedicatedStack> {
-  const stateDir = await Deno.makeTempDir({ prefix: 'edge-auth-dedicated-' })
-  let stack: LocalStack
-  try {
-    stack = await startStack({
-      stateDir,
-      gatewayPort: 0,
-      pgPort: 0,
-      authPort: 0,
-      installAuth: false,
-      authBinDir: join(repoRoot, '.local', 'bin'),
-      demoUser: false,
-      exposeSigningKey: true,
-      fastPostgres: true,
-      functionsOutput: 'file',
-      functionsEnv: options.functionsEnv,
-      authEnv: options.authEnv,
-      jwtExp: options.jwtExp,
-      pooler: options.pooler,
-      log: () => {},
-    })
-  } catch (err) {
-    await Deno.remove(stateDir, { recursive: true }).catch(() => {})
-    throw err
-  }
+  const { stack, dispose } = await startEphemeralStack({
+    ...options,
+    requireAuth: false,
+    installAuth: false,
+  })
   return {
     stack,
     get info() {
       return stack.info
     },
-    async dispose() {
-      await stack.stop()
-      await Deno.remove(stateDir, { recursive: true }).catch(() => {})
-    },
+    dispose,
   }
 }

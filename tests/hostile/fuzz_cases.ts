@@ -290,6 +290,30 @@ export interface TargetRun {
 }
 
 /**
+ * Runs every target as one test step, for the number of cases `cases` gives it, from a fixed
+ * seed: the bounded CI runs of `deno task fuzz`.
+ *
+ * @param t the test
+ * @param targets the targets to run
+ * @param cases per target name, the number of cases and what the step proves
+ * @param seed the seed every run starts from
+ */
+export async function stepThroughTargets<N extends string>(
+  t: Deno.TestContext,
+  targets: readonly FuzzTarget<N>[],
+  cases: Record<N, readonly [number, string]>,
+  seed: number,
+): Promise<void> {
+  for (const target of targets) {
+    const [numRuns, expectation] = cases[target.name]
+    await t.step(`${target.name}: ${numRuns} ${expectation}`, async () => {
+      const run = await runTarget(target, { numRuns, seed })
+      if (run.failed) throw new Error(`fuzz ${target.name} failed\n${run.report}`)
+    })
+  }
+}
+
+/**
  * Runs one target for `numRuns` cases from `seed` (optionally replaying `path`).
  *
  * @param target the target

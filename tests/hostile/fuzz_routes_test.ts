@@ -3,7 +3,7 @@
 // every run checks the same cases. `deno task fuzz` runs them with the in-process targets, 100,000
 // cases and more from fresh seeds.
 import { type RouteTargetName, setUpRouteFuzz } from './fuzz_routes.ts'
-import { runTarget } from './fuzz_cases.ts'
+import { stepThroughTargets } from './fuzz_cases.ts'
 import { hasAuthServer, testStack } from '../_helpers/stack.ts'
 
 const SEED = 0x5eed
@@ -34,13 +34,7 @@ Deno.test({
   async fn(t) {
     const setup = await setUpRouteFuzz(testStack())
     try {
-      for (const target of setup.targets) {
-        const [numRuns, expectation] = CASES[target.name]
-        await t.step(`${target.name}: ${numRuns} ${expectation}`, async () => {
-          const run = await runTarget(target, { numRuns, seed: SEED })
-          if (run.failed) throw new Error(`fuzz ${target.name} failed\n${run.report}`)
-        })
-      }
+      await stepThroughTargets(t, setup.targets, CASES, SEED)
     } finally {
       await setup.close()
     }

@@ -2,7 +2,7 @@
 // auth server) or be echoed: the fast-check properties of
 // tests/hostile/fuzz_cases.ts, a bounded number of cases from a fixed seed so every run checks the
 // same cases in a few seconds. `deno task fuzz` runs 100,000 and more from fresh seeds.
-import { runTarget, setUpFuzz, type TargetName } from '../hostile/fuzz_cases.ts'
+import { setUpFuzz, stepThroughTargets, type TargetName } from '../hostile/fuzz_cases.ts'
 
 const SEED = 0x5eed
 
@@ -28,13 +28,7 @@ const CASES: Record<TargetName, [number, string]> = {
 Deno.test(`fuzz (seed ${SEED}): never accepted wrongly, never another 5xx, never an echo`, async (t) => {
   const setup = await setUpFuzz()
   try {
-    for (const target of setup.targets) {
-      const [numRuns, expectation] = CASES[target.name]
-      await t.step(`${target.name}: ${numRuns} ${expectation}`, async () => {
-        const run = await runTarget(target, { numRuns, seed: SEED })
-        if (run.failed) throw new Error(`fuzz ${target.name} failed\n${run.report}`)
-      })
-    }
+    await stepThroughTargets(t, setup.targets, CASES, SEED)
   } finally {
     await setup.close()
   }
