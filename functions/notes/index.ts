@@ -1,7 +1,10 @@
-// Entry point of the `notes` function: configuration is read once per instance, at start-up.
+// Entry point of the `notes` function: configuration is read once per instance, at start-up;
+// an invalid one is a 500 `server_misconfigured` on every request, not a boot failure.
 import { loadConfig } from '../_shared/core/config.ts'
+import { serveFunction } from '../_shared/hono/adapter.ts'
 import { createNotesApp } from './app.ts'
 
-const app = createNotesApp(loadConfig(Deno.env, { require: ['dbUrl'] }))
-
-export default { fetch: app.fetch } satisfies Deno.ServeDefaultExport
+export default serveFunction(
+  'notes',
+  () => createNotesApp(loadConfig(Deno.env, { require: ['dbUrl'] })),
+)

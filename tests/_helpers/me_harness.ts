@@ -71,13 +71,23 @@ export interface HarnessOptions {
 /** Builds the `me` app with its own authentication services. */
 export function meHarness(options: HarnessOptions = {}): Harness {
   const vars: Record<string, string | undefined> = { ...options.vars }
-  if (options.keys && vars.SUPABASE_JWKS_URL === undefined) {
-    vars.SUPABASE_JWKS = JSON.stringify(jwksOf(...options.keys))
+  let fetchImpl = options.fetch
+  if (
+    options.keys && vars.SUPABASE_JWKS_URL === undefined && vars.EDGE_AUTH_JWKS_URL === undefined
+  ) {
+    const jwks = jwksOf(...options.keys)
+    vars.SUPABASE_JWKS = JSON.stringify(jwks)
+    // As on hosted Supabase, the project's JWKS endpoint serves the set that was injected: a kid
+    // the injected set lacks is looked up there and is unknown there too.
+    fetchImpl ??= () =>
+      Promise.resolve(
+        new Response(JSON.stringify(jwks), { headers: { 'Content-Type': 'application/json' } }),
+      )
   }
   const config = testConfig(vars)
   const clock = options.clock ?? new ManualClock()
   const auth = createAuth(config, {
-    fetch: options.fetch,
+    fetch: fetchImpl,
     sessionStore: options.sessionStore ?? (() => Promise.resolve('live' as const)),
     clock,
   })

@@ -78,8 +78,8 @@ export function oursHandler(session: 'token' | 'check'): FetchHandler {
  */
 export function joseHandler(): FetchHandler {
   const config = loadConfig(Deno.env)
-  if (config.keySource.kind !== 'remote') throw new Error('The jose case needs a remote JWKS')
-  const keys = createRemoteJWKSet(config.keySource.url)
+  if (config.inlineKeys.length > 0) throw new Error('The jose case needs a remote JWKS')
+  const keys = createRemoteJWKSet(config.jwksUrl)
   // The same policy as edge-auth, so the comparison is of edge-auth's wrapper, not of the rules.
   const options = verifyOptions(config)
   const app = new Hono<{ Variables: { sub: string } }>()

@@ -86,6 +86,10 @@ function variablesRead(): string[] {
   for (const match of source.matchAll(/\bparseInteger\(\s*read\s*,\s*'([A-Z][A-Z0-9_]*)'/g)) {
     names.add(match[1]!)
   }
+  // Old names read as deprecated aliases of the new ones (`EDGE_AUTH_X: 'SUPABASE_X'`).
+  for (const match of source.matchAll(/\b(EDGE_AUTH_[A-Z0-9_]+): '(SUPABASE_[A-Z0-9_]+)'/g)) {
+    names.add(match[2]!)
+  }
   // Any other variable name written in config.ts must be one of those: otherwise it is read
   // through a pattern this test does not know, and would escape the check below.
   for (const match of source.matchAll(/'((?:SUPABASE|EDGE_AUTH)_[A-Z0-9_]+)'/g)) {

@@ -170,7 +170,7 @@ Deno.test('H16 16 KiB, 64 KiB and 1 MiB values -> 400 without decoding anything'
   }
 })
 
-Deno.test('H17 what a signed-out supabase-js client sends (anon key, sb_ keys) -> 401 invalid_token', async () => {
+Deno.test('H17 what a signed-out supabase-js client sends (anon key, sb_ keys) -> 401 invalid_token saying where an API key goes', async () => {
   const anonKey = await rawJws(
     { alg: 'HS256', typ: 'JWT' },
     {
@@ -184,9 +184,9 @@ Deno.test('H17 what a signed-out supabase-js client sends (anon key, sb_ keys) -
   )
   const publishable = 'sb_publishable_' + 'a'.repeat(31)
   const secret = 'sb_secret_' + 'b'.repeat(31)
-  await assertAuthError(await h.get(`Bearer ${anonKey}`), 'BADTOKEN', 'malformedToken', [anonKey])
+  await assertAuthError(await h.get(`Bearer ${anonKey}`), 'BADTOKEN', 'apiKeyAsBearer', [anonKey])
   for (const value of [publishable, secret]) {
-    await assertAuthError(await h.get(`Bearer ${value}`), 'BADTOKEN', 'malformedToken', [value])
+    await assertAuthError(await h.get(`Bearer ${value}`), 'BADTOKEN', 'apiKeyAsBearer', [value])
   }
 })
 

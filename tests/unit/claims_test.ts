@@ -80,7 +80,7 @@ Deno.test('C09 role missing or not a string -> 401', async () => {
   for (const role of [undefined, 1, ['authenticated']]) await rejects({ role }, 'badClaims')
 })
 
-Deno.test('S05 legacy service_role key (HS256, iss supabase, no sub/aud) -> 401', async () => {
+Deno.test('S05 legacy service_role key (HS256, iss supabase, no sub/aud) -> 401 saying an API key is not an access token', async () => {
   const legacy = await new jose.SignJWT({
     iss: 'supabase',
     ref: 'abc',
@@ -90,7 +90,7 @@ Deno.test('S05 legacy service_role key (HS256, iss supabase, no sub/aud) -> 401'
   })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .sign(new TextEncoder().encode('x'.repeat(40)))
-  await assertAuthError(await h.get(`Bearer ${legacy}`), 'BADTOKEN', 'malformedToken', [legacy])
+  await assertAuthError(await h.get(`Bearer ${legacy}`), 'BADTOKEN', 'apiKeyAsBearer', [legacy])
 })
 
 Deno.test('S05 role service_role with a sub, signed by the project key -> 403 insufficient_scope', async () => {

@@ -146,10 +146,11 @@ Deno.test('T08 padded signature -> 401; flipped unused low bits -> 200 but revok
   await assertAuthError(await own.get(`Bearer ${lowBits}`), 'BADTOKEN', 'sessionRevoked', [token])
 })
 
-Deno.test('T09 one, two or four segments -> 401', async () => {
-  for (const token of ['opaque', 'sb_publishable_abc', `${hSeg}.${pSeg}`, `${valid}.x`]) {
+Deno.test('T09 one, two or four segments -> 401; an sb_ API key -> 401 saying where it goes', async () => {
+  for (const token of ['opaque', `${hSeg}.${pSeg}`, `${valid}.x`]) {
     await rejects(token, 'malformedToken')
   }
+  await rejects('sb_publishable_abc', 'apiKeyAsBearer')
 })
 
 Deno.test('T10 a compact JWE where a JWS is expected -> 401', async () => {

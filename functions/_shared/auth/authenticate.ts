@@ -134,13 +134,12 @@ export function createAuth(config: Config, deps: ServiceDeps = {}): Auth {
   }
 }
 
-/** The key store the configuration names: an inline set, or the remote JWKS. */
+/** The injected keys, in front of the remote JWKS for every key they lack. */
 function createKeyStore(
   config: Config,
   fetchImpl: typeof fetch | undefined,
   clock: Clock,
 ): KeyStore {
-  const source = config.keySource
-  if (source.kind === 'inline') return createInlineKeyStore(source.jwks, config)
-  return createRemoteKeyStore(source.url, config, { fetch: fetchImpl, clock })
+  const remote = createRemoteKeyStore(config.jwksUrl, config, { fetch: fetchImpl, clock })
+  return createInlineKeyStore(config.inlineKeys, config, remote)
 }

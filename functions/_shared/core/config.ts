@@ -1,10 +1,12 @@
 /**
  * Configuration: read from the environment once, validated, frozen.
  *
- * This is the only module that reads environment variables. A bad value throws a
- * {@linkcode ConfigError} naming the variable and the reason (never the value), so a function
- * fails at start-up instead of answering requests wrongly; `app_factory.ts` turns a configuration
- * failure reached at request time into 500 `server_misconfigured`.
+ * This is the only module that reads environment variables. Two kinds are read: what the
+ * platform injects (`SUPABASE_URL`, `SUPABASE_DB_URL`, the API keys, `SUPABASE_JWKS`), and the
+ * project's own settings, all named `EDGE_AUTH_*` because hosted secrets and the CLI's env files
+ * refuse names that start with `SUPABASE_`. A bad value throws a {@linkcode ConfigError} naming
+ * the variable and the reason (never the value); the Hono adapter's `serveFunction` turns it into
+ * 500 `server_misconfigured` on every request instead of a function that cannot boot.
  *
  * @module
  */
@@ -15,31 +17,51 @@ export interface EnvReader {
   get(name: string): string | undefined
 }
 
-/** Where the verification keys come from. */
-export type KeySource =
-  | {
-    readonly kind: 'inline'
-    readonly jwks: { readonly keys: readonly Record<string, unknown>[] }
-  }
-  | { readonly kind: 'remote'; readonly url: URL }
+/** A JWK as configured: only its members are known, nothing is checked yet. */
+export type JwkInput = Readonly<Record<string, unknown>>
+
+/** The project's API keys by name (`default` is the one every project has). */
+export interface ApiKeys {
+  /** `sb_publishable_…` keys (or the legacy anon key, as `default`). */
+  readonly publishable: Readonly<Record<string, string>>
+  /** `sb_secret_…` keys (or the legacy service_role key, as `default`). */
+  readonly secret: Readonly<Record<string, string>>
+}
 
 /** The validated configuration every function shares. */
 export interface Config {
   /** `SUPABASE_URL`: the project's API gateway. */
   readonly supabaseUrl: URL
-  /** `SUPABASE_ANON_KEY` or `SUPABASE_PUBLISHABLE_KEY`: the `apikey` sent to Supabase Auth. */
-  readonly anonKey: string | undefined
-  /** `SUPABASE_SERVICE_ROLE_KEY`: only used where a function needs admin rights. */
-  readonly serviceRoleKey: string | undefined
+  /**
+   * `SUPABASE_PUBLISHABLE_KEYS` and `SUPABASE_SECRET_KEYS` (JSON maps, name → key), else the
+   * singular `SUPABASE_PUBLISHABLE_KEY` / `SUPABASE_SECRET_KEY` as `default`, else the legacy
+   * `SUPABASE_ANON_KEY` / `SUPABASE_SERVICE_ROLE_KEY` as `default`.
+   */
+  readonly apiKeys: ApiKeys
+  /**
+   * The publishable key sent as `apikey` to Supabase Auth (login, refresh): the one named by
+   * `EDGE_AUTH_PUBLISHABLE_KEY_NAME` (default `default`).
+   */
+  readonly publishableKey: string | undefined
+  /** The secret key for admin calls: the one named by `EDGE_AUTH_SECRET_KEY_NAME` (`default`). */
+  readonly secretKey: string | undefined
   /** `SUPABASE_DB_URL`: direct PostgreSQL connection for the session check and RLS queries. */
   readonly dbUrl: string | undefined
-  /** `SUPABASE_JWKS` (inline) or `SUPABASE_JWKS_URL` (default: the Auth server's JWKS). */
-  readonly keySource: KeySource
-  /** `SUPABASE_JWT_ISSUER` (default `${SUPABASE_URL}/auth/v1`): compared exactly with `iss`. */
+  /**
+   * `SUPABASE_JWKS`: the key set the platform injects at boot, used without a fetch; unparsable,
+   * it is left out (and said once). Which of its keys are usable is the key store's business.
+   */
+  readonly inlineKeys: readonly JwkInput[]
+  /**
+   * `EDGE_AUTH_JWKS_URL` (default `${SUPABASE_URL}/auth/v1/.well-known/jwks.json`): where keys
+   * the inline set lacks are fetched, so a key rotated in after boot still verifies.
+   */
+  readonly jwksUrl: URL
+  /** `EDGE_AUTH_JWT_ISSUER` (default `${SUPABASE_URL}/auth/v1`): compared exactly with `iss`. */
   readonly issuer: string
-  /** `SUPABASE_JWT_AUDIENCE` (default `authenticated`). */
+  /** `EDGE_AUTH_JWT_AUDIENCE` (default `authenticated`). */
   readonly audience: string
-  /** `SUPABASE_JWT_SECRET`: enables legacy HS256 tokens without a `kid`. */
+  /** `EDGE_AUTH_JWT_SECRET`: enables legacy HS256 tokens without a `kid`. */
   readonly legacySecret: Uint8Array | undefined
   /** `EDGE_AUTH_ALGORITHMS`: asymmetric algorithms accepted with JWKS keys. */
   readonly algorithms: readonly string[]
@@ -79,7 +101,7 @@ export interface Config {
 }
 
 /** A setting that a particular function cannot run without. */
-export type RequiredSetting = 'anonKey' | 'dbUrl' | 'serviceRoleKey'
+export type RequiredSetting = 'publishableKey' | 'dbUrl' | 'secretKey'
 
 /** Thrown for an invalid or missing variable; the message names the variable, never its value. */
 export class ConfigError extends Error {
@@ -111,10 +133,22 @@ const ASYMMETRIC_ALGORITHMS = [
   'Ed25519',
 ]
 const REQUIRED_ENV: Record<RequiredSetting, string> = {
-  anonKey: 'SUPABASE_ANON_KEY',
+  publishableKey: 'SUPABASE_PUBLISHABLE_KEYS',
   dbUrl: 'SUPABASE_DB_URL',
-  serviceRoleKey: 'SUPABASE_SERVICE_ROLE_KEY',
+  secretKey: 'SUPABASE_SECRET_KEYS',
 }
+
+/** The project's settings under their old names, which no hosted project can set. */
+const DEPRECATED_NAMES: Readonly<Record<string, string>> = {
+  EDGE_AUTH_JWKS_URL: 'SUPABASE_JWKS_URL',
+  EDGE_AUTH_JWT_ISSUER: 'SUPABASE_JWT_ISSUER',
+  EDGE_AUTH_JWT_AUDIENCE: 'SUPABASE_JWT_AUDIENCE',
+  EDGE_AUTH_JWT_SECRET: 'SUPABASE_JWT_SECRET',
+}
+// One line per old name and process, however often the configuration is read.
+const warned = new Set<string>()
+// One line per process for an injected key set that cannot be read.
+let jwksWarned = false
 
 /** Options of {@linkcode loadConfig}. */
 export interface LoadConfigOptions {
@@ -133,25 +167,46 @@ export interface LoadConfigOptions {
 export function loadConfig(env: EnvReader = Deno.env, options: LoadConfigOptions = {}): Config {
   const read = (name: string) => {
     const value = env.get(name)?.trim()
-    return value ? value : undefined
+    if (value) return value
+    const old = DEPRECATED_NAMES[name]
+    const legacy = old === undefined ? undefined : env.get(old)?.trim()
+    if (!legacy) return undefined
+    if (!warned.has(old!)) {
+      warned.add(old!)
+      console.warn(`[edge-auth] ${old} is deprecated: set ${name} instead`)
+    }
+    return legacy
   }
   const supabaseUrl = parseServiceUrl('SUPABASE_URL', read('SUPABASE_URL'))
   if (!supabaseUrl) throw new ConfigError('SUPABASE_URL', 'is required')
   const base = supabaseUrl.href.replace(/\/+$/, '')
+  const apiKeys: ApiKeys = Object.freeze({
+    publishable: parseKeys(
+      'SUPABASE_PUBLISHABLE_KEYS',
+      read('SUPABASE_PUBLISHABLE_KEYS'),
+      read('SUPABASE_PUBLISHABLE_KEY') ?? read('SUPABASE_ANON_KEY'),
+    ),
+    secret: parseKeys(
+      'SUPABASE_SECRET_KEYS',
+      read('SUPABASE_SECRET_KEYS'),
+      read('SUPABASE_SECRET_KEY') ?? read('SUPABASE_SERVICE_ROLE_KEY'),
+    ),
+  })
 
   const config: Config = {
     supabaseUrl,
-    anonKey: read('SUPABASE_ANON_KEY') ?? read('SUPABASE_PUBLISHABLE_KEY'),
-    serviceRoleKey: read('SUPABASE_SERVICE_ROLE_KEY'),
+    apiKeys,
+    publishableKey: keyNamed(apiKeys.publishable, read('EDGE_AUTH_PUBLISHABLE_KEY_NAME')),
+    secretKey: keyNamed(apiKeys.secret, read('EDGE_AUTH_SECRET_KEY_NAME')),
     dbUrl: parseDbUrl(read('SUPABASE_DB_URL')),
-    keySource: parseKeySource(
-      read('SUPABASE_JWKS'),
-      read('SUPABASE_JWKS_URL'),
-      `${base}/auth/v1/.well-known/jwks.json`,
-    ),
-    issuer: read('SUPABASE_JWT_ISSUER') ?? `${base}/auth/v1`,
-    audience: read('SUPABASE_JWT_AUDIENCE') ?? 'authenticated',
-    legacySecret: parseSecret(read('SUPABASE_JWT_SECRET')),
+    inlineKeys: parseInlineKeys(read('SUPABASE_JWKS')),
+    jwksUrl: parseServiceUrl(
+      read('EDGE_AUTH_JWKS_URL') === undefined ? 'SUPABASE_URL' : 'EDGE_AUTH_JWKS_URL',
+      read('EDGE_AUTH_JWKS_URL') ?? `${base}/auth/v1/.well-known/jwks.json`,
+    )!,
+    issuer: read('EDGE_AUTH_JWT_ISSUER') ?? `${base}/auth/v1`,
+    audience: read('EDGE_AUTH_JWT_AUDIENCE') ?? 'authenticated',
+    legacySecret: parseSecret(read('EDGE_AUTH_JWT_SECRET')),
     algorithms: parseAlgorithms(read('EDGE_AUTH_ALGORITHMS')),
     clockToleranceSeconds: parseInteger(read, 'EDGE_AUTH_CLOCK_TOLERANCE_SECONDS', 5, 0, 300),
     maxTokenAgeSeconds: parseInteger(read, 'EDGE_AUTH_MAX_TOKEN_AGE_SECONDS', 604_800, 1, 604_800),
@@ -183,24 +238,39 @@ export function loadConfig(env: EnvReader = Deno.env, options: LoadConfigOptions
     ),
   }
   if (!URL.canParse(config.issuer)) {
-    throw new ConfigError('SUPABASE_JWT_ISSUER', 'must be an absolute URL')
+    throw new ConfigError('EDGE_AUTH_JWT_ISSUER', 'must be an absolute URL')
   }
   for (const setting of options.require ?? []) {
     if (config[setting] === undefined) {
+      const named = setting === 'publishableKey'
+        ? read('EDGE_AUTH_PUBLISHABLE_KEY_NAME')
+        : setting === 'secretKey'
+        ? read('EDGE_AUTH_SECRET_KEY_NAME')
+        : undefined
+      if (named !== undefined) {
+        const variable = setting === 'publishableKey'
+          ? 'EDGE_AUTH_PUBLISHABLE_KEY_NAME'
+          : 'EDGE_AUTH_SECRET_KEY_NAME'
+        throw new ConfigError(variable, 'names a key the project does not have')
+      }
       throw new ConfigError(REQUIRED_ENV[setting], 'is required by this function')
     }
   }
   return Object.freeze(config)
 }
 
-/** True for hosts that never leave the machine: plain `http:` is acceptable only to them. */
-function isLoopbackHost(hostname: string): boolean {
+/**
+ * True for hosts where plain `http:` stays off the internet: loopback, and a single-label name
+ * (`kong`, `db`), which only resolves inside a private network such as Docker's, where the
+ * Supabase CLI runs functions against `http://kong:8000`. Anything with a dot must use `https:`.
+ */
+function isPrivateHost(hostname: string): boolean {
   const host = hostname.toLowerCase()
   return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' ||
-    /^127(\.\d{1,3}){3}$/.test(host)
+    /^127(\.\d{1,3}){3}$/.test(host) || /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(host)
 }
 
-/** Parses an `https:` URL (or `http:` on loopback) without credentials in it. */
+/** Parses an `https:` URL (or `http:` to a private host) without credentials in it. */
 function parseServiceUrl(variable: string, value: string | undefined): URL | undefined {
   if (value === undefined) return undefined
   let url: URL
@@ -211,8 +281,11 @@ function parseServiceUrl(variable: string, value: string | undefined): URL | und
   }
   if (url.username || url.password) throw new ConfigError(variable, 'must not contain credentials')
   if (url.protocol === 'https:') return url
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url
-  throw new ConfigError(variable, 'must use https: (plain http: is allowed only on loopback)')
+  if (url.protocol === 'http:' && isPrivateHost(url.hostname)) return url
+  throw new ConfigError(
+    variable,
+    'must use https: (plain http: only to loopback or a single-label Docker host)',
+  )
 }
 
 function parseDbUrl(value: string | undefined): string | undefined {
@@ -223,36 +296,58 @@ function parseDbUrl(value: string | undefined): string | undefined {
   return value
 }
 
-function parseKeySource(
-  inline: string | undefined,
-  url: string | undefined,
-  fallback: string,
-): KeySource {
-  if (inline !== undefined) {
+/**
+ * One kind of API key: the plural JSON map, else the single key (the singular variable or the
+ * legacy JWT key) as `default`.
+ */
+function parseKeys(
+  mapName: string,
+  map: string | undefined,
+  single: string | undefined,
+): Readonly<Record<string, string>> {
+  if (map !== undefined) {
     let parsed: unknown
     try {
-      parsed = JSON.parse(inline)
+      parsed = JSON.parse(map)
     } catch {
-      throw new ConfigError('SUPABASE_JWKS', 'is not valid JSON')
+      throw new ConfigError(mapName, 'is not valid JSON')
     }
-    const keys = Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown } | null)?.keys
-    if (!Array.isArray(keys) || keys.length === 0 || !keys.every(isPublicJwk)) {
-      throw new ConfigError('SUPABASE_JWKS', 'must be a non-empty JWK set of public keys')
-    }
-    return { kind: 'inline', jwks: { keys } }
+    const isMap = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) &&
+      Object.values(parsed).every((key) => typeof key === 'string' && key.length > 0)
+    if (!isMap) throw new ConfigError(mapName, 'must be a JSON object of key names to keys')
+    return Object.freeze({ ...parsed as Record<string, string> })
   }
-  const remote = parseServiceUrl(
-    url !== undefined ? 'SUPABASE_JWKS_URL' : 'SUPABASE_URL',
-    url ?? fallback,
-  )
-  return { kind: 'remote', url: remote! }
+  const keys: Record<string, string> = single === undefined ? {} : { default: single }
+  return Object.freeze(keys)
 }
 
-function isPublicJwk(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
-  const jwk = value as Record<string, unknown>
-  // A private member means someone pasted a signing key; an `oct` key is a shared secret.
-  return typeof jwk.kty === 'string' && jwk.kty !== 'oct' && !('d' in jwk)
+/** The key of that name (default `default`), if the project has one. */
+function keyNamed(keys: Readonly<Record<string, string>>, name = 'default'): string | undefined {
+  return Object.hasOwn(keys, name) ? keys[name] : undefined
+}
+
+/** The keys of an injected JWK set, or none (said once) when it cannot be read as one. */
+function parseInlineKeys(value: string | undefined): readonly JwkInput[] {
+  if (value === undefined) return Object.freeze([])
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(value)
+  } catch {
+    parsed = undefined
+  }
+  const keys = Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown } | null)?.keys
+  if (Array.isArray(keys)) {
+    return Object.freeze(
+      keys.filter((key): key is JwkInput =>
+        typeof key === 'object' && key !== null && !Array.isArray(key)
+      ),
+    )
+  }
+  if (!jwksWarned) {
+    jwksWarned = true
+    console.error('[edge-auth] SUPABASE_JWKS is not a JWK set; keys come from the JWKS URL only')
+  }
+  return Object.freeze([])
 }
 
 /** An HTTP field name (RFC 9110 token), lowercased as `Headers` keeps it. */
@@ -267,7 +362,7 @@ function parseHeaderName(variable: string, value: string | undefined): string | 
 function parseSecret(value: string | undefined): Uint8Array | undefined {
   if (value === undefined) return undefined
   if (value.length < 32) {
-    throw new ConfigError('SUPABASE_JWT_SECRET', 'must be at least 32 characters')
+    throw new ConfigError('EDGE_AUTH_JWT_SECRET', 'must be at least 32 characters')
   }
   return new TextEncoder().encode(value)
 }

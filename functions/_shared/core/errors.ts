@@ -25,6 +25,8 @@ export const DESCRIPTIONS = {
   badClaims: 'token claims invalid',
   unknownKey: 'token signed by an unknown key',
   sessionRevoked: 'session revoked',
+  apiKeyAsBearer:
+    'an API key is not an access token: send the key in the apikey header, a user access token as Bearer',
   roleNotAllowed: 'role not allowed',
   anonymousNotAllowed: 'anonymous users not allowed',
   mfaRequired: 'mfa required',

@@ -12,7 +12,7 @@ import { createMiddleware } from 'hono/factory'
 import type { Auth, AuthPolicy } from '../auth/authenticate.ts'
 import { ConfigError } from '../core/config.ts'
 import { ApiError } from '../core/errors.ts'
-import { createCors } from '../http/cors.ts'
+import { anyOriginHeaders, createCors } from '../http/cors.ts'
 import { assertQueryParameters } from '../http/query_guard.ts'
 import { errorResponse } from '../http/responses.ts'
 import type { AuthContext } from '../tokens/identity.ts'
@@ -61,6 +61,42 @@ export function createFunctionApp<E extends Env = Env>(
   app.onError((error) => renderError(name, error))
   app.notFound(() => errorResponse(new ApiError(404, 'not_found', 'notFound')))
   return app
+}
+
+/**
+ * The default export of a function's `index.ts`: the app `build` makes from the configuration,
+ * or, when the configuration is invalid, a function that still boots, says which variable is at
+ * fault once in its log, and answers every request with 500 `server_misconfigured` (with CORS
+ * headers, so a browser shows it). A throw at boot would instead be the platform's opaque
+ * `BOOT_ERROR`, without the variable's name anywhere a developer looks.
+ *
+ * @param name the function's name, for the log line
+ * @param build reads the configuration and builds the app (throws {@linkcode ConfigError})
+ * @returns what `Deno.serve` and the edge runtime take as a default export
+ *
+ * @example
+ * ```ts
+ * export default serveFunction('me', () => createMeApp(loadConfig(Deno.env)))
+ * ```
+ */
+export function serveFunction(
+  name: string,
+  build: () => { fetch: (request: Request) => Response | Promise<Response> },
+): Deno.ServeDefaultExport {
+  try {
+    const app = build()
+    return { fetch: (request) => app.fetch(request) }
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    console.error(`[${name}] ${error.message}`)
+    return {
+      fetch: () => {
+        const response = errorResponse(new ApiError(500, 'server_misconfigured', 'misconfigured'))
+        for (const [header, value] of anyOriginHeaders()) response.headers.set(header, value)
+        return response
+      },
+    }
+  }
 }
 
 /**

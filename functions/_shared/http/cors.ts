@@ -86,6 +86,16 @@ const ANY_ORIGIN_HEADERS: HeaderList = Object.freeze([
 ])
 const ANY_ORIGIN: CorsDecision = Object.freeze({ headers: ANY_ORIGIN_HEADERS })
 
+/**
+ * The headers of an answer to any origin, security headers included: for a function that cannot
+ * read its own origin list (its configuration is broken) and still has to say so to a browser.
+ *
+ * @returns the header list
+ */
+export function anyOriginHeaders(): HeaderList {
+  return ANY_ORIGIN_HEADERS
+}
+
 /** The headers for an explicit origin list, the request's `Origin` being on it or absent. */
 function listedOriginHeaders(origin: string | undefined): [string, string][] {
   const headers: [string, string][] = [

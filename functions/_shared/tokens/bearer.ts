@@ -8,7 +8,7 @@
  * 3. not `<scheme> 1*SP <credentials>`: 400;
  * 4. a scheme other than `Bearer`: 401 `unauthorized` (no error code: not our kind of credential);
  * 5. a comma or whitespace in the credentials (two tokens, parameters): 400;
- * 6. not a compact JWS: 401 `invalid_token`;
+ * 6. not a compact JWS: 401 `invalid_token` (saying so when it is an `sb_…` API key);
  * 7. a token in the query or the body as well: 400.
  *
  * Only the `Authorization` header carries a token. A token in the query string or in a form or
@@ -74,7 +74,10 @@ function headerToken(header: string): string {
   // Deno merges repeated headers into `Bearer a, Bearer b`; a comma or space also means extra
   // parameters, which a bearer credential never has (H08).
   if (!token || WHITESPACE_OR_COMMA.test(token)) throw badCredentialRequest('malformedHeader')
-  if (!isCompactJws(token)) throw invalidToken('malformedToken')
+  if (!isCompactJws(token)) {
+    // The most common mistake in the field: a project key where a user token belongs.
+    throw invalidToken(token.startsWith('sb_') ? 'apiKeyAsBearer' : 'malformedToken')
+  }
   return token
 }
 

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { errors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
+import { decodeJwt, errors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
 import { type Clock, systemClock } from '../core/clock.ts'
 import type { Config } from '../core/config.ts'
 import { ApiError, type DescriptionKey, invalidToken, unavailable } from '../core/errors.ts'
@@ -92,13 +92,19 @@ export function createVerifier(
         currentDate: new Date(at),
       })
     } catch (error) {
-      throw verificationFailure(error, Math.max(1, Math.ceil(config.jwksCooldownMs / 1000)))
+      const failure = verificationFailure(
+        error,
+        Math.max(1, Math.ceil(config.jwksCooldownMs / 1000)),
+      )
+      throw failure.status === 401 && isLegacyApiKey(token)
+        ? invalidToken('apiKeyAsBearer', error)
+        : failure
     }
     const claims = result.payload
     if (
       claims.exp - claims.iat > config.maxTokenAgeSeconds || typeof claims.role !== 'string' ||
       !isUuid(claims.sub) || !isUuid(claims.session_id)
-    ) throw invalidToken('badClaims')
+    ) throw invalidToken(isLegacyApiKey(token) ? 'apiKeyAsBearer' : 'badClaims')
     return [claims, result.protectedHeader.kid]
   }
 
@@ -141,6 +147,20 @@ export function createVerifier(
   }
 
   return { verify, verifyIgnoringExpiry }
+}
+
+/**
+ * A legacy anon or service_role key: a JWT with one of those roles and no user or session. Read
+ * without verification, only to choose the words of a refusal.
+ */
+function isLegacyApiKey(token: string): boolean {
+  try {
+    const claims = decodeJwt(token)
+    return (claims.role === 'anon' || claims.role === 'service_role') &&
+      claims.sub === undefined && claims.session_id === undefined
+  } catch {
+    return false
+  }
 }
 
 // jose's codes for failures of the token itself.

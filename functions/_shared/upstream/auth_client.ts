@@ -46,7 +46,7 @@ export interface UpstreamClientOptions {
  * @param config the configuration (`SUPABASE_URL`, anon key, timeout)
  * @param options the caller's address and the fetch to use
  * @returns the client and its outcome record
- * @throws {ConfigError} never: `anonKey` is required at start-up by the functions that call this
+ * @throws {ConfigError} never: `publishableKey` is required at start-up by the functions that call it
  */
 export function createUpstreamClient(
   config: Config,
@@ -86,9 +86,9 @@ export function createUpstreamClient(
     return response
   }
   const headers: Record<string, string> = {}
-  let apiKey = config.anonKey ?? ''
-  if (options.clientAddress && config.serviceRoleKey) {
-    apiKey = config.serviceRoleKey
+  let apiKey = config.publishableKey ?? ''
+  if (options.clientAddress && config.secretKey) {
+    apiKey = config.secretKey
     headers['Sb-Forwarded-For'] = options.clientAddress
   }
   const client = createClient(config.supabaseUrl.href, apiKey, {
