@@ -7,7 +7,8 @@
  * `.local/stack.json` of `deno task start`). Without an auth server binary the ephemeral stack
  * starts degraded and the auth-dependent tests are ignored, except under CI (`CI` set), where a
  * missing auth server is a failure. The lane's settings, `EDGE_AUTH_FUNCTIONS_DENO` (the functions'
- * Deno) and `EDGE_AUTH_POOLER` (the functions' database path), pass through to the stack.
+ * Deno), `EDGE_AUTH_POOLER` (the functions' database path) and `EDGE_AUTH_LEGACY_KEYS` (a project
+ * with or without the legacy JWT keys), pass through to the stack.
  *
  * Usage: deno run --allow-all tests/run.ts [deno test arguments]
  *
@@ -64,7 +65,7 @@ async function main(): Promise<number> {
   return code
 }
 
-/** The lane in one line: what runs the functions, their database path, the auth server. */
+/** The lane in one line: what runs the functions, their database path, the keys, the auth server. */
 function describeStack(stack: LocalStack): string {
   const { info } = stack
   const database = info.database === 'direct'
@@ -74,8 +75,9 @@ function describeStack(stack: LocalStack): string {
   const auth = info.authServer
     ? 'with the auth server'
     : 'WITHOUT the auth server (see above): auth-dependent tests are ignored'
+  const keys = info.legacyKeys ? 'legacy keys on' : 'legacy keys off'
   return `test stack: ready in ${(stack.startMs / 1000).toFixed(1)}s at ${info.url} | ` +
-    `functions on ${info.functionsRuntime} | ${database} | ${auth}`
+    `functions on ${info.functionsRuntime} | ${database} | ${keys} | ${auth}`
 }
 
 function spawnTests(args: string[], stackJson: string): Deno.ChildProcess {

@@ -4,8 +4,9 @@
  * functions is a real cross-origin request with CORS preflights. Hosted Edge Functions serve HTML
  * as plain text, which is why the stack serves the page and not a function.
  *
- * The page learns where the API is from `/config.json`: the gateway URL, the anon key (public by
- * design) and the demo user's credentials when the stack created one. Never the service role key.
+ * The page learns where the API is from `/config.json`: the gateway URL, the publishable key
+ * (public by design) and the demo user's credentials when the stack created one. Never a secret
+ * key.
  *
  * @module
  */
@@ -19,7 +20,7 @@ export interface DemoConfig {
   /** `${apiUrl}/functions/v1`. */
   functionsUrl: string
   /** Sent as `apikey`, as supabase-js does. */
-  anonKey: string
+  publishableKey: string
   /** Prefilled in the login form; null when the stack has no demo user. */
   demoUser: { email: string; password: string } | null
 }
@@ -28,7 +29,7 @@ export interface DemoConfig {
 export interface DemoServerOptions {
   /** 0 picks a free port. */
   port: number
-  /** Read on every request: the anon key changes when a key revocation re-issues it. */
+  /** Read on every request (the demo user appears once the stack has created it). */
   config: () => DemoConfig
   /** The page's files; default `supabase/local/demo/` of this repository. */
   dir?: string

@@ -14,17 +14,13 @@ export const demoUser: Readonly<{ email: string; password: string }> = {
  * Creates the demo user, confirmed, unless it exists.
  *
  * @param url the gateway URL
- * @param serviceRoleKey the service role key (admin API)
+ * @param secretKey the secret key (admin API; the gateway sends the auth server its JWT)
  * @throws Error when the auth server refuses for another reason
  */
-export async function ensureDemoUser(url: string, serviceRoleKey: string): Promise<void> {
+export async function ensureDemoUser(url: string, secretKey: string): Promise<void> {
   const response = await fetch(`${url}/auth/v1/admin/users`, {
     method: 'POST',
-    headers: {
-      apikey: serviceRoleKey,
-      Authorization: `Bearer ${serviceRoleKey}`,
-      'Content-Type': 'application/json',
-    },
+    headers: { apikey: secretKey, 'Content-Type': 'application/json' },
     // Admin-created users need email_confirm: the admin API ignores MAILER_AUTOCONFIRM.
     body: JSON.stringify({ ...demoUser, email_confirm: true }),
   })

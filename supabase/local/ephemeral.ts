@@ -28,6 +28,8 @@ export interface EphemeralStackOptions {
   jwtExp?: number
   /** The functions' database path (default: the lane's). */
   pooler?: PoolerMode
+  /** Whether the legacy JWT keys work (default: the lane's `EDGE_AUTH_LEGACY_KEYS`). */
+  legacyKeys?: boolean
   /** Progress messages (default none). */
   log?: (message: string) => void
 }
@@ -46,8 +48,8 @@ export function isCi(): boolean {
 }
 
 /**
- * Starts a throwaway stack. The lane's settings (`EDGE_AUTH_FUNCTIONS_DENO`, `EDGE_AUTH_POOLER`)
- * apply as they do to `startStack`.
+ * Starts a throwaway stack. The lane's settings (`EDGE_AUTH_FUNCTIONS_DENO`, `EDGE_AUTH_POOLER`,
+ * `EDGE_AUTH_LEGACY_KEYS`) apply as they do to `startStack`.
  *
  * @param options whether the auth server is required, and the log
  * @returns the stack; call `dispose()` in a `finally`
@@ -78,6 +80,7 @@ export async function startEphemeralStack(
       authEnv: options.authEnv,
       jwtExp: options.jwtExp,
       pooler: options.pooler,
+      legacyKeys: options.legacyKeys,
       log: options.log ?? (() => {}),
     })
   } catch (err) {

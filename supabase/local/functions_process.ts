@@ -25,8 +25,14 @@ export interface FunctionsEnvironmentOptions {
   gatewayPort: number
   /** `SUPABASE_DB_URL`: PostgreSQL itself, or the pooler in front of it. */
   dbUrl: string
-  anonKey: string
-  serviceRoleKey: string
+  /** `SUPABASE_PUBLISHABLE_KEYS` as `{"default": …}`. */
+  publishableKey: string
+  /** `SUPABASE_SECRET_KEYS` as `{"default": …}`. */
+  secretKey: string
+  /** `SUPABASE_JWKS`: the public key set the auth server serves. */
+  jwks: { keys: unknown[] }
+  /** The legacy JWT keys, or null for a project without them (no `SUPABASE_ANON_KEY` …). */
+  legacy: { anonKey: string; serviceRoleKey: string } | null
   /** Further variables for the functions (override everything else). */
   extra?: Record<string, string>
 }
@@ -56,24 +62,31 @@ const runtimeVariables = [
 ]
 
 /**
- * The functions' environment: the four variables Supabase injects, plus every `EDGE_AUTH_*`,
- * `SUPABASE_JWT*` and `SUPABASE_JWKS*` variable of the starting environment (the functions'
- * config module reads them), plus `extra`.
+ * The functions' environment: the variables a hosted project injects (`SUPABASE_URL`,
+ * `SUPABASE_DB_URL`, `SUPABASE_PUBLISHABLE_KEYS`, `SUPABASE_SECRET_KEYS`, `SUPABASE_JWKS`, and the
+ * legacy `SUPABASE_ANON_KEY` / `SUPABASE_SERVICE_ROLE_KEY` unless they are off), plus every
+ * `EDGE_AUTH_*` variable of the starting environment (the project's own settings: hosted secrets
+ * cannot start with `SUPABASE_`, so no other variable passes), plus `extra`.
  *
- * @param options ports, API keys and extra variables
+ * @param options ports, API keys, key set and extra variables
  * @returns the variables
  */
 export function functionsEnvironment(options: FunctionsEnvironmentOptions): Record<string, string> {
   const env: Record<string, string> = {}
   for (const [name, value] of Object.entries(Deno.env.toObject())) {
-    if (/^(EDGE_AUTH_|SUPABASE_JWT|SUPABASE_JWKS)/.test(name)) env[name] = value
+    if (name.startsWith('EDGE_AUTH_')) env[name] = value
   }
+  const legacy = options.legacy
   return {
     ...env,
     SUPABASE_URL: `http://127.0.0.1:${options.gatewayPort}`,
-    SUPABASE_ANON_KEY: options.anonKey,
-    SUPABASE_SERVICE_ROLE_KEY: options.serviceRoleKey,
     SUPABASE_DB_URL: options.dbUrl,
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: options.publishableKey }),
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: options.secretKey }),
+    SUPABASE_JWKS: JSON.stringify(options.jwks),
+    ...(legacy
+      ? { SUPABASE_ANON_KEY: legacy.anonKey, SUPABASE_SERVICE_ROLE_KEY: legacy.serviceRoleKey }
+      : {}),
     ...options.extra,
   }
 }

@@ -3,6 +3,12 @@
  * auth server (API key required, except the public JWKS), `/functions/v1/<name>/*` to the
  * functions host, and a token-guarded test-control API under `/_stack/`.
  *
+ * API keys are handled as the Supabase CLI's gateway handles them: the auth server and the
+ * functions understand only JWTs, so an `apikey` that is the opaque secret or publishable key
+ * reaches them as `Authorization: Bearer <service_role JWT>` / `Bearer <anon JWT>`, unless the
+ * request carries an Authorization of its own that is not an `sb_` key. With the legacy keys off,
+ * the anon and service_role JWTs are refused as `apikey`.
+ *
  * @module
  */
 import { errorResponse, jsonResponse, timingSafeEqual } from './responses.ts'
@@ -37,16 +43,76 @@ export interface GatewayOptions {
   authUpstream: () => string | null
   /** Base URL of the functions host, or null while it does not run. */
   functionsUpstream: () => string | null
-  /** The API keys accepted in `apikey` (anon and service_role). */
-  apiKeys: () => string[]
   /**
-   * The secret (service_role) key: only a request made with it may carry `Sb-Forwarded-For`, as on
+   * The project's API keys, read per request (a key revocation re-signs the JWTs). Only a request
+   * made with a secret one (`sb_secret_…` or service_role) may carry `Sb-Forwarded-For`, as on
    * hosted Supabase, so server-side code (the login function) can tell the auth server's rate
    * limiter who the real caller is, while a client can never choose its own address.
    */
-  secretKey: () => string
+  keys: () => GatewayKeys
   control?: GatewayControl
   log: (message: string) => void
+}
+
+/** The API keys the gateway knows. */
+export interface GatewayKeys {
+  /** `sb_publishable_…`: reaches upstreams as the anon JWT. */
+  publishableKey: string
+  /** `sb_secret_…`: reaches upstreams as the service_role JWT. */
+  secretKey: string
+  /** The legacy anon JWT. */
+  anonKey: string
+  /** The legacy service_role JWT. */
+  serviceRoleKey: string
+  /** Whether the legacy JWTs are accepted as `apikey`. */
+  legacy: boolean
+}
+
+/** Which of the project's keys an `apikey` is, or null for none of them. */
+export type ApiKeyKind = 'publishable' | 'secret' | 'anon' | 'service_role' | null
+
+/**
+ * Tells which of the project's keys `apiKey` is (compared in constant time).
+ *
+ * @param keys the project's keys
+ * @param apiKey the request's `apikey`
+ * @returns its kind, or null
+ */
+export function apiKeyKind(keys: GatewayKeys, apiKey: string | null): ApiKeyKind {
+  if (apiKey === null) return null
+  const candidates: [Exclude<ApiKeyKind, null>, string][] = [
+    ['publishable', keys.publishableKey],
+    ['secret', keys.secretKey],
+    ['anon', keys.anonKey],
+    ['service_role', keys.serviceRoleKey],
+  ]
+  let kind: ApiKeyKind = null
+  // Every comparison runs, so the time taken does not tell which key came close.
+  for (const [name, key] of candidates) if (timingSafeEqual(key, apiKey)) kind = name
+  return kind
+}
+
+/** `Bearer sb_…`: an opaque key, which no upstream can verify, sent as a bearer token. */
+const bearerOpaqueKey = /^bearer +sb_/i
+
+/**
+ * The Authorization to send upstream: the request's own unless it is `Bearer sb_…`; else, for
+ * the secret or publishable key in `apikey`, the JWT of its role; else none.
+ *
+ * @param authorization the request's Authorization header
+ * @param kind what the request's `apikey` is
+ * @param keys the project's keys
+ * @returns the header's value, or null to send none
+ */
+export function upstreamAuthorization(
+  authorization: string | null,
+  kind: ApiKeyKind,
+  keys: GatewayKeys,
+): string | null {
+  if (authorization !== null && !bearerOpaqueKey.test(authorization)) return authorization
+  if (kind === 'secret') return `Bearer ${keys.serviceRoleKey}`
+  if (kind === 'publishable') return `Bearer ${keys.anonKey}`
+  return null
 }
 
 /** A running gateway. */
@@ -117,7 +183,7 @@ export function startGateway(options: GatewayOptions): Gateway {
  * @param incoming the client's headers
  * @param peer the socket peer address
  * @param gatewayHost the gateway's own `host:port`
- * @param keepSbForwardedFor keep `Sb-Forwarded-For` (the request was made with the secret key)
+ * @param keepSbForwardedFor keep `Sb-Forwarded-For` (the request was made with a secret key)
  * @returns new headers
  */
 export function upstreamRequestHeaders(
@@ -176,16 +242,30 @@ async function route(
   if (path.startsWith('/_stack/') && options.control) {
     return await control(request, path.slice('/_stack/'.length), options.control, options.log)
   }
+  const keys = options.keys()
+  const apiKey = request.headers.get('apikey') ?? url.searchParams.get('apikey')
+  const kind = apiKeyKind(keys, apiKey)
+  const isPreflight = request.method === 'OPTIONS'
+  const headersFor = () => {
+    const headers = upstreamRequestHeaders(
+      request.headers,
+      peer,
+      gatewayHost,
+      kind === 'secret' || kind === 'service_role',
+    )
+    const authorization = upstreamAuthorization(request.headers.get('authorization'), kind, keys)
+    if (authorization === null) headers.delete('authorization')
+    else headers.set('Authorization', authorization)
+    return headers
+  }
   if (path === '/auth/v1' || path.startsWith('/auth/v1/')) {
     const rest = path.slice('/auth/v1'.length) || '/'
     const isPublic = (request.method === 'GET' || request.method === 'HEAD') && rest === jwksPath
-    const apiKey = request.headers.get('apikey') ?? url.searchParams.get('apikey')
     // CORS preflights never carry credentials; the auth server answers them itself.
-    if (!isPublic && request.method !== 'OPTIONS') {
+    if (!isPublic && !isPreflight) {
       if (!apiKey) return errorResponse(401, 'invalid_api_key', 'No API key found in request')
-      if (!options.apiKeys().some((key) => timingSafeEqual(key, apiKey))) {
-        return errorResponse(401, 'invalid_api_key', 'Invalid API key')
-      }
+      if (kind === null) return errorResponse(401, 'invalid_api_key', 'Invalid API key')
+      if (!keys.legacy && (kind === 'anon' || kind === 'service_role')) return legacyKeyRefused()
     }
     const upstream = options.authUpstream()
     if (!upstream) {
@@ -196,21 +276,29 @@ async function route(
         { 'Retry-After': '1' },
       )
     }
-    const withSecretKey = apiKey !== null && timingSafeEqual(options.secretKey(), apiKey)
-    return await proxy(request, `${upstream}${rest}${url.search}`, peer, gatewayHost, withSecretKey)
+    return await proxy(request, `${upstream}${rest}${url.search}`, headersFor())
   }
   if (path.startsWith('/functions/v1/') && path.length > '/functions/v1/'.length) {
+    // Functions need no API key (each checks its own credentials), but a disabled one is refused.
+    if (!isPreflight && !keys.legacy && (kind === 'anon' || kind === 'service_role')) {
+      return legacyKeyRefused()
+    }
     const upstream = options.functionsUpstream()
     if (!upstream) return functionsUnavailable()
     // A host that stops while the request is on its way (a restart) is unavailable, like one that
     // is not running: 503 + Retry-After, not a bad gateway.
     const gone = () => (options.functionsUpstream() === upstream ? null : functionsUnavailable())
-    return await proxy(request, `${upstream}${path}${url.search}`, peer, gatewayHost, false, gone)
+    return await proxy(request, `${upstream}${path}${url.search}`, headersFor(), gone)
   }
   if (path === '/rest/v1' || path.startsWith('/rest/v1/')) {
     return errorResponse(501, 'not_implemented', 'PostgREST is not part of the local stack')
   }
   return errorResponse(404, 'not_found', 'No route matches this path')
+}
+
+/** What a project without legacy keys answers for a legacy JWT in `apikey`. */
+function legacyKeyRefused(): Response {
+  return errorResponse(401, 'invalid_api_key', 'Legacy API keys are disabled')
 }
 
 function functionsUnavailable(): Response {
@@ -220,22 +308,21 @@ function functionsUnavailable(): Response {
 }
 
 /**
- * Streams the request to `target` and the answer back, without following redirects. When the
- * upstream cannot be reached, `unreachable` may give the answer (default 502 bad_gateway).
+ * Streams the request with `headers` to `target` and the answer back, without following
+ * redirects. When the upstream cannot be reached, `unreachable` may give the answer (default 502
+ * bad_gateway).
  */
 async function proxy(
   request: Request,
   target: string,
-  peer: string,
-  gatewayHost: string,
-  keepSbForwardedFor = false,
+  headers: Headers,
   unreachable: () => Response | null = () => null,
 ): Promise<Response> {
   let upstream: Response
   try {
     upstream = await fetch(target, {
       method: request.method,
-      headers: upstreamRequestHeaders(request.headers, peer, gatewayHost, keepSbForwardedFor),
+      headers,
       body: request.method === 'GET' || request.method === 'HEAD' ? null : request.body,
       redirect: 'manual',
       // No request.signal: a client that goes away cancels the streamed bodies, which closes

@@ -1,9 +1,10 @@
 /**
  * Signing keys and secrets of the local stack, kept under `<stateDir>/keys/` (mode 0700, files
  * 0600): the ES256 key set given to the auth server (`GOTRUE_JWT_KEYS`), the JWT secret it still
- * requires, the anon and service_role API keys (JWTs signed with the stack's key, like the
- * Supabase CLI does with signing keys) and the auth server's database password. Generated on first
- * start, reused afterwards; rotation phases rewrite the key set.
+ * requires, the project's API keys (an opaque `sb_publishable_…` and `sb_secret_…` pair, and the
+ * legacy anon and service_role JWTs signed with the stack's key, which the gateway also sends the
+ * auth server in place of the opaque ones) and the auth server's database password. Generated on
+ * first start, reused afterwards; rotation phases rewrite the key set.
  *
  * @module
  */
@@ -29,7 +30,13 @@ export interface KeyMaterial {
   /** The key set, exactly one of which has `sign` in `key_ops`. */
   jwtKeys: PrivateJwk[]
   jwtSecret: string
+  /** `sb_publishable_…`: the public key of a project of today (anon role). */
+  publishableKey: string
+  /** `sb_secret_…`: the server-side key (service_role). */
+  secretKey: string
+  /** Legacy anon key: a JWT with `role: anon`. */
   anonKey: string
+  /** Legacy service_role key: a JWT with `role: service_role`. */
   serviceRoleKey: string
   authDbPassword: string
   /** Path of the current signing key alone (a private JWK), for tests that mint tokens. */
@@ -64,6 +71,8 @@ const files = {
   roles: 'key_roles.json',
   signingKey: 'signing_key.json',
   jwtSecret: 'jwt_secret.txt',
+  publishable: 'publishable_key.txt',
+  secret: 'secret_key.txt',
   anon: 'anon.jwt',
   serviceRole: 'service_role.jwt',
   authDbPassword: 'auth_db_password.txt',
@@ -92,6 +101,12 @@ export async function ensureKeys(dir: string): Promise<KeyMaterial> {
   await writeSecret(join(dir, files.signingKey), JSON.stringify(signer))
   const jwtSecret = await readOrCreate(join(dir, files.jwtSecret), () => randomHex(48))
   const authDbPassword = await readOrCreate(join(dir, files.authDbPassword), () => randomHex(24))
+  // Opaque, so a signing-key rotation leaves them alone (as on a hosted project).
+  const publishableKey = await readOrCreate(
+    join(dir, files.publishable),
+    () => opaqueKey('publishable'),
+  )
+  const secretKey = await readOrCreate(join(dir, files.secret), () => opaqueKey('secret'))
 
   const kids = new Set(jwtKeys.map((key) => key.kid))
   let anonKey = await readText(join(dir, files.anon))
@@ -107,6 +122,8 @@ export async function ensureKeys(dir: string): Promise<KeyMaterial> {
   return {
     jwtKeys,
     jwtSecret,
+    publishableKey,
+    secretKey,
     anonKey,
     serviceRoleKey,
     authDbPassword,
@@ -172,6 +189,32 @@ export async function applyKeyPhase(
     },
   }
 }
+
+/**
+ * The public key set the auth server serves at `/.well-known/jwks.json` for `keys`: each key
+ * without its private part, verify-only.
+ *
+ * @param keys the stack's key set
+ * @returns the JWK set
+ */
+export function publicJwks(keys: PrivateJwk[]): { keys: PublicJwk[] } {
+  return {
+    keys: keys.map(({ kty, crv, x, y, kid, alg, use, ext }) => ({
+      kty,
+      crv,
+      x,
+      y,
+      kid,
+      alg,
+      use,
+      key_ops: ['verify'],
+      ext,
+    })),
+  }
+}
+
+/** A public ES256 JWK as the auth server publishes it. */
+export type PublicJwk = Omit<PrivateJwk, 'd' | 'key_ops'> & { key_ops: ['verify'] }
 
 /**
  * The one key with `sign` in `key_ops` (the auth server refuses zero or several).
@@ -243,6 +286,21 @@ function kidOf(token: string): string {
   } catch {
     return ''
   }
+}
+
+/**
+ * A fresh opaque API key in the shape of Supabase's: `sb_<kind>_`, 22 random base64url characters,
+ * `_` and 8 more. Random per stack, unlike the Supabase CLI's fixed local keys, so a key copied
+ * from one stack opens no other.
+ *
+ * @param kind `publishable` or `secret`
+ * @returns the key
+ */
+export function opaqueKey(kind: 'publishable' | 'secret'): string {
+  const part = (bytes: number) =>
+    btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(bytes))))
+      .replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+  return `sb_${kind}_${part(16)}_${part(6)}`
 }
 
 /**

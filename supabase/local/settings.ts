@@ -1,7 +1,7 @@
 /**
  * The stack's tunables from options and the environment: ports (`EDGE_AUTH_GATEWAY_PORT`,
  * `EDGE_AUTH_PG_PORT`, `EDGE_AUTH_AUTH_PORT`, `EDGE_AUTH_DEMO_PORT`) and the access-token lifetime
- * (`EDGE_AUTH_JWT_EXP`).
+ * (`EDGE_AUTH_JWT_EXP`), and whether the legacy JWT API keys are enabled (`EDGE_AUTH_LEGACY_KEYS`).
  * An explicit option wins over the environment, which wins over the default.
  *
  * @module
@@ -62,6 +62,23 @@ export function resolveJwtExp(option?: number): number {
     throw new RangeError(`Invalid access-token lifetime ${value}: expected a positive integer`)
   }
   return value
+}
+
+/**
+ * Whether the legacy anon and service_role JWTs work as API keys (default on). Off, the stack is
+ * like a project created without them: the gateway refuses them in `apikey` and the functions do
+ * not get `SUPABASE_ANON_KEY` / `SUPABASE_SERVICE_ROLE_KEY`.
+ *
+ * @param option an explicit value
+ * @returns true when the legacy keys are enabled
+ * @throws RangeError for an `EDGE_AUTH_LEGACY_KEYS` other than `on` or `off`
+ */
+export function resolveLegacyKeys(option?: boolean): boolean {
+  if (option !== undefined) return option
+  const raw = Deno.env.get('EDGE_AUTH_LEGACY_KEYS')
+  if (raw === undefined || raw === '' || raw === 'on') return true
+  if (raw === 'off') return false
+  throw new RangeError(`Invalid EDGE_AUTH_LEGACY_KEYS: expected "on" or "off", got "${raw}"`)
 }
 
 function resolvePort(option: number | undefined, envName: string, fallback: number): number {

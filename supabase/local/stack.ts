@@ -16,13 +16,13 @@ import { demoUser, ensureDemoUser } from './demo_user.ts'
 import { functionsEnvironment, FunctionsHost } from './functions_process.ts'
 import { resolveFunctionsRuntime } from './functions_runtime.ts'
 import { type Gateway, startGateway } from './gateway.ts'
-import { ensureKeys, type KeyMaterial, randomHex } from './keys.ts'
+import { ensureKeys, type KeyMaterial, publicJwks, randomHex } from './keys.ts'
 import { applyMigrations } from './migrations.ts'
 import { defaultStateDir, repoRoot, type StatePaths, statePaths } from './paths.ts'
 import { assertPortsFree } from './ports.ts'
 import { Pooler, type PoolerMode, resolvePoolerMode, stopStalePooler } from './pooler.ts'
 import { Postgres } from './postgres.ts'
-import { resolveJwtExp, resolvePorts } from './settings.ts'
+import { resolveJwtExp, resolveLegacyKeys, resolvePorts } from './settings.ts'
 import { acquireLock, releaseLock, type StackInfo, writeStackInfo } from './state.ts'
 
 /** Options for {@linkcode startStack}; every one has a default. */
@@ -68,6 +68,12 @@ export interface StartStackOptions {
    * default `EDGE_AUTH_POOLER`, else `off`.
    */
   pooler?: PoolerMode
+  /**
+   * Whether the legacy anon and service_role JWTs work as API keys and reach the functions as
+   * `SUPABASE_ANON_KEY` / `SUPABASE_SERVICE_ROLE_KEY`; default `EDGE_AUTH_LEGACY_KEYS` (`on` or
+   * `off`), else on.
+   */
+  legacyKeys?: boolean
   /** Extra environment variables for the functions. */
   functionsEnv?: Record<string, string>
   /** Extra `GOTRUE_*` settings for the auth server (managed ones such as ports excepted). */
@@ -114,6 +120,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
   const jwtExp = resolveJwtExp(options.jwtExp)
   const ports = resolvePorts(options)
   const poolerMode = resolvePoolerMode(options.pooler)
+  const legacyKeys = resolveLegacyKeys(options.legacyKeys)
   const runtime = await resolveFunctionsRuntime(options.functionsDeno)
 
   await acquireLock(paths)
@@ -191,8 +198,10 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
       functionsEnvironment({
         gatewayPort: ports.gateway,
         dbUrl: functionsDbUrl,
-        anonKey: keys.anonKey,
-        serviceRoleKey: keys.serviceRoleKey,
+        publishableKey: keys.publishableKey,
+        secretKey: keys.secretKey,
+        jwks: publicJwks(keys.jwtKeys),
+        legacy: legacyKeys ? { anonKey: keys.anonKey, serviceRoleKey: keys.serviceRoleKey } : null,
         extra: options.functionsEnv,
       })
     const functionsHost = new FunctionsHost({
@@ -222,6 +231,9 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
 
     const info: StackInfo = {
       url: gatewayUrl,
+      publishableKey: keys.publishableKey,
+      secretKey: keys.secretKey,
+      legacyKeys,
       anonKey: keys.anonKey,
       serviceRoleKey: keys.serviceRoleKey,
       jwksUrl: `${issuer}/.well-known/jwks.json`,
@@ -263,8 +275,13 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
       port: ports.gateway,
       authUpstream: () => (authServer?.running ? authServer.url : null),
       functionsUpstream: () => functionsHost.url,
-      apiKeys: () => [keys.anonKey, keys.serviceRoleKey],
-      secretKey: () => keys.serviceRoleKey,
+      keys: () => ({
+        publishableKey: keys.publishableKey,
+        secretKey: keys.secretKey,
+        anonKey: keys.anonKey,
+        serviceRoleKey: keys.serviceRoleKey,
+        legacy: legacyKeys,
+      }),
       control: createControl({
         token: controlToken,
         postgres,
@@ -272,9 +289,11 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
         functions: functionsHost,
         pooler,
         keysDir: paths.keys,
-        keysChanged: async (material, reissued) => {
+        keysChanged: async (material) => {
           keys = material
-          if (reissued) functionsHost.setEnv(functionsEnv())
+          // Every phase changes SUPABASE_JWKS: the functions' next start gets the current set,
+          // as a hosted instance booted after a rotation does.
+          functionsHost.setEnv(functionsEnv())
           await publish()
         },
         changed: publish,
@@ -283,11 +302,11 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
     })
     demo = startDemoServer({
       port: ports.demo,
-      // Read per request: the anon key changes on a key revocation, the demo user appears last.
+      // Read per request: the demo user appears last.
       config: () => ({
         apiUrl: gatewayUrl,
         functionsUrl: info.functionsUrl,
-        anonKey: keys.anonKey,
+        publishableKey: keys.publishableKey,
         demoUser: info.demoUser,
       }),
     })
@@ -323,7 +342,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
     }
 
     if (authServer && (options.demoUser ?? true)) {
-      await ensureDemoUser(gatewayUrl, keys.serviceRoleKey)
+      await ensureDemoUser(gatewayUrl, keys.secretKey)
       info.demoUser = { ...demoUser }
     }
     await publish()

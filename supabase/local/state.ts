@@ -11,7 +11,18 @@ import { processAlive } from './processes.ts'
 export interface StackInfo {
   /** The gateway: the project URL (`SUPABASE_URL`). */
   url: string
+  /** `sb_publishable_…`, the key a client app uses (`apikey`). */
+  publishableKey: string
+  /** `sb_secret_…`, the server-side key (admin API). */
+  secretKey: string
+  /**
+   * Whether the legacy JWT keys below work as API keys (`EDGE_AUTH_LEGACY_KEYS`); off, the gateway
+   * refuses them in `apikey`, though the stack still signs them (the gateway sends them upstream).
+   */
+  legacyKeys: boolean
+  /** Legacy anon key (a JWT). */
   anonKey: string
+  /** Legacy service_role key (a JWT). */
   serviceRoleKey: string
   jwksUrl: string
   /** The `iss` of access tokens. */
@@ -60,7 +71,7 @@ export interface StackInfo {
 }
 
 /**
- * Writes `stack.json` (mode 0600: it holds the service role key and the control token).
+ * Writes `stack.json` (mode 0600: it holds the secret keys and the control token).
  *
  * @param paths the state paths
  * @param info the contents

@@ -98,7 +98,9 @@ export async function stackControl(
 }
 
 /**
- * A request to the auth server's admin API (`/auth/v1/admin/<path>`) with the service role key.
+ * A request to the auth server's admin API (`/auth/v1/admin/<path>`) with the secret key, as a
+ * server of today sends it: `apikey` only (the gateway gives the auth server its service_role JWT),
+ * so it works whether or not the stack has legacy keys.
  *
  * @param path e.g. `users` or `users/<id>`
  * @param init method and body (JSON)
@@ -112,11 +114,7 @@ export function authAdmin(
 ): Promise<Response> {
   return fetch(`${stack.url}/auth/v1/admin/${path}`, {
     ...init,
-    headers: {
-      apikey: stack.serviceRoleKey,
-      Authorization: `Bearer ${stack.serviceRoleKey}`,
-      'Content-Type': 'application/json',
-    },
+    headers: { apikey: stack.secretKey, 'Content-Type': 'application/json' },
   })
 }
 
@@ -292,12 +290,17 @@ export function stackConfig(
   vars: Record<string, string> = {},
   stack: TestStack = testStack(),
 ): Config {
+  // The variables the stack gives its functions (without the inline key set: keys are fetched).
   const env: Record<string, string> = {
     SUPABASE_URL: stack.url,
-    SUPABASE_ANON_KEY: stack.anonKey,
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: stack.publishableKey }),
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: stack.secretKey }),
+    ...(stack.legacyKeys
+      ? { SUPABASE_ANON_KEY: stack.anonKey, SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey }
+      : {}),
     SUPABASE_DB_URL: stack.functionsDbUrl,
-    SUPABASE_JWKS_URL: stack.jwksUrl,
-    SUPABASE_JWT_ISSUER: stack.issuer,
+    EDGE_AUTH_JWKS_URL: stack.jwksUrl,
+    EDGE_AUTH_JWT_ISSUER: stack.issuer,
     ...vars,
   }
   return loadConfig({ get: (name) => env[name] })

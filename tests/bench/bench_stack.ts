@@ -56,14 +56,14 @@ export async function startBenchStack(
     const info = stack.info
     const email = `bench-${crypto.randomUUID()}@example.com`
     const password = `pw-${crypto.randomUUID()}`
-    await call(`${info.url}/auth/v1/admin/users`, info.serviceRoleKey, {
+    await call(`${info.url}/auth/v1/admin/users`, info.secretKey, {
       email,
       password,
       email_confirm: true,
     })
     const session = await call(
       `${info.url}/auth/v1/token?grant_type=password`,
-      info.anonKey,
+      info.publishableKey,
       { email, password },
     ) as { access_token: string }
     const jwks = await (await fetch(info.jwksUrl)).text()

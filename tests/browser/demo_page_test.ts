@@ -257,7 +257,7 @@ Deno.test({
       config: () => ({
         apiUrl: stack.url,
         functionsUrl: stack.functionsUrl,
-        anonKey: stack.anonKey,
+        publishableKey: stack.publishableKey,
         demoUser: { email: 'demo@example.com', password: 'demo-password-123' },
       }),
     })

@@ -33,7 +33,7 @@ Deno.test('demo server: GET / , /demo.js and /demo.css -> 200 with their types, 
   }
 })
 
-Deno.test('demo server: GET /config.json -> the gateway URL, the anon key and the demo user; never the service role key', async () => {
+Deno.test('demo server: GET /config.json -> the gateway URL, the publishable key and the demo user; never a secret key', async () => {
   const stack = testStack()
   const response = await fetch(`${stack.demoUrl}/config.json`)
   assertEquals(response.status, 200)
@@ -42,9 +42,10 @@ Deno.test('demo server: GET /config.json -> the gateway URL, the anon key and th
   assertEquals(JSON.parse(body), {
     apiUrl: stack.url,
     functionsUrl: stack.functionsUrl,
-    anonKey: stack.anonKey,
+    publishableKey: stack.publishableKey,
     demoUser: stack.demoUser,
   })
+  assert(!body.includes(stack.secretKey), 'the secret key is not published')
   assert(!body.includes(stack.serviceRoleKey), 'the service role key is not published')
   assert(!body.includes(stack.controlToken), 'the control token is not published')
 })

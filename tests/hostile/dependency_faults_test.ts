@@ -120,7 +120,11 @@ Deno.test({
     'dependency faults on a real stack: auth server down, then PostgreSQL down -> documented 502/503s, cached keys keep me working, no 401 for an outage; recovery without a restart; no connection leak',
   ignore: !hasAuthServer,
   async fn(t) {
-    const dedicated = await startTestStack({ functionsEnv: { EDGE_AUTH_JWKS_COOLDOWN_MS: '1000' } })
+    const dedicated = await startTestStack({
+      // Without the injected key set a cold instance depends on the JWKS endpoint, which this test
+      // takes down with the auth server (with it, a cold instance verifies without a fetch).
+      functionsEnv: { EDGE_AUTH_JWKS_COOLDOWN_MS: '1000', SUPABASE_JWKS: '' },
+    })
     const stack = dedicated.info
     const call = (path: string, init?: RequestInit) => callFunction(path, init, stack)
     const figures: string[] = []

@@ -137,7 +137,7 @@ function acceptedNote(bytes: Uint8Array): string | null {
  * @returns the targets and a close function
  */
 export async function setUpRouteFuzz(stack: TestStack): Promise<RouteFuzzSetup> {
-  const config = stackConfig({ SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey }, stack)
+  const config = stackConfig({}, stack)
   // The failure floor is timing, not behaviour: a clock that does not wait skips it.
   const login = createLoginApp(config, { clock: new ManualClock() })
   const refresh = createRefreshApp(config)
@@ -175,6 +175,7 @@ export async function setUpRouteFuzz(stack: TestStack): Promise<RouteFuzzSetup> 
 
   /** Everything no response may contain, at this moment. */
   const secrets = () => [
+    stack.secretKey,
     stack.serviceRoleKey,
     ...passwords,
     tokenSecret(notesSession.access),

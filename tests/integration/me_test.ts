@@ -37,7 +37,7 @@ async function login(user: TestUser): Promise<Tokens> {
   const stack = testStack()
   const response = await fetch(`${stack.url}/auth/v1/token?grant_type=password`, {
     method: 'POST',
-    headers: { apikey: stack.anonKey, 'Content-Type': 'application/json' },
+    headers: { apikey: stack.publishableKey, 'Content-Type': 'application/json' },
     body: JSON.stringify({ email: user.email, password: user.password }),
   })
   assertEquals(response.status, 200, await response.clone().text())
@@ -115,7 +115,7 @@ Deno.test({
         })
         const logout = await fetch(`${testStack().url}/auth/v1/logout?scope=${scope}`, {
           method: 'POST',
-          headers: { apikey: testStack().anonKey, Authorization: `Bearer ${access_token}` },
+          headers: { apikey: testStack().publishableKey, Authorization: `Bearer ${access_token}` },
         })
         const loggedOutAt = performance.now()
         assertEquals(logout.status, 204)

@@ -20,7 +20,7 @@ const MARGIN_MS = 1000
 
 function newClient(): SupabaseClient {
   const stack = testStack()
-  return createClient(stack.url, stack.anonKey, {
+  return createClient(stack.url, stack.publishableKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
   })
 }

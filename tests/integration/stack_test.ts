@@ -41,6 +41,24 @@ function assertStackHeaders(response: Response): void {
   assertEquals(response.headers.get('x-content-type-options'), 'nosniff')
 }
 
+/** The environment of a running process, by variable. */
+function functionsEnvOf(pid: number): Record<string, string> {
+  const entries = Deno.readTextFileSync(`/proc/${pid}/environ`).split('\0').filter(Boolean)
+  return Object.fromEntries(entries.map((entry) => {
+    const at = entry.indexOf('=')
+    return [entry.slice(0, at), entry.slice(at + 1)]
+  }))
+}
+
+/** Made-up keys for gateways of a test's own (legacy keys on). */
+const testGatewayKeys = {
+  publishableKey: 'test-publishable-key',
+  secretKey: 'test-secret-key',
+  anonKey: 'test-anon-jwt',
+  serviceRoleKey: 'test-service-role-jwt',
+  legacy: true,
+}
+
 /** An upstream that answers with what it received, to observe what the gateway forwards. */
 function startEchoServer(): { url: string; server: Deno.HttpServer<Deno.NetAddr> } {
   const server = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen: () => {} }, async (req) => {
@@ -88,7 +106,7 @@ Deno.test({
   async fn() {
     const stack = testStack()
     const user = await createTestUser()
-    const supabase = createClient(stack.url, stack.anonKey, {
+    const supabase = createClient(stack.url, stack.publishableKey, {
       auth: { persistSession: false, autoRefreshToken: false },
     })
     const { data, error } = await supabase.auth.signInWithPassword({
@@ -198,8 +216,7 @@ Deno.test('the gateway replaces forged forwarding headers with the socket peer a
     port: 0,
     authUpstream: () => echo.url,
     functionsUpstream: () => echo.url,
-    apiKeys: () => ['test-anon-key', 'test-secret-key'],
-    secretKey: () => 'test-secret-key',
+    keys: () => testGatewayKeys,
     log: () => {},
   })
   try {
@@ -232,7 +249,7 @@ Deno.test('the gateway replaces forged forwarding headers with the socket peer a
 
     const auth = await fetch(`http://127.0.0.1:${gateway.port}/auth/v1/token?grant_type=password`, {
       method: 'POST',
-      headers: { apikey: 'test-anon-key', 'X-Forwarded-For': '203.0.113.7' },
+      headers: { apikey: 'test-publishable-key', 'X-Forwarded-For': '203.0.113.7' },
       body: '{}',
     })
     const authSeen = await auth.json()
@@ -240,23 +257,25 @@ Deno.test('the gateway replaces forged forwarding headers with the socket peer a
     assertEquals(authSeen.search, '?grant_type=password')
     assertEquals(authSeen.headers['x-forwarded-for'], '127.0.0.1')
 
-    // Sb-Forwarded-For reaches the auth server only with the secret key, as on hosted Supabase.
+    // Sb-Forwarded-For reaches the auth server only with a secret key, as on hosted Supabase.
     for (
-      const [apikey, expected] of [['test-anon-key', undefined], [
-        'test-secret-key',
-        '198.51.100.4',
-      ]]
+      const [apikey, expected] of [
+        ['test-publishable-key', undefined],
+        ['test-anon-jwt', undefined],
+        ['test-secret-key', '198.51.100.4'],
+        ['test-service-role-jwt', '198.51.100.4'],
+      ]
     ) {
       const sb = await fetch(`http://127.0.0.1:${gateway.port}/auth/v1/token?grant_type=password`, {
         method: 'POST',
         headers: { apikey: apikey!, 'Sb-Forwarded-For': '198.51.100.4' },
         body: '{}',
       })
-      assertEquals((await sb.json()).headers['sb-forwarded-for'], expected)
+      assertEquals((await sb.json()).headers['sb-forwarded-for'], expected, apikey)
     }
 
     const redirect = await fetch(`http://127.0.0.1:${gateway.port}/auth/v1/redirect`, {
-      headers: { apikey: 'test-anon-key' },
+      headers: { apikey: 'test-publishable-key' },
       redirect: 'manual',
     })
     assertEquals(redirect.status, 302, 'redirects are passed through, not followed')
@@ -277,7 +296,7 @@ Deno.test({
     const response = await fetch(`${stack.url}/auth/v1/token?grant_type=password`, {
       method: 'POST',
       headers: {
-        apikey: stack.anonKey,
+        apikey: stack.publishableKey,
         'Content-Type': 'application/json',
         'X-Forwarded-For': '203.0.113.7',
       },
@@ -305,8 +324,7 @@ Deno.test('the gateway answers 503 auth_server_unavailable while the auth server
     port: 0,
     authUpstream: () => null,
     functionsUpstream: () => null,
-    apiKeys: () => ['test-anon-key'],
-    secretKey: () => 'test-secret-key',
+    keys: () => testGatewayKeys,
     log: () => {},
   })
   try {
@@ -325,7 +343,7 @@ Deno.test({
   async fn() {
     const stack = testStack()
     const response = await fetch(`${stack.url}/auth/v1/health`, {
-      headers: { apikey: stack.anonKey },
+      headers: { apikey: stack.publishableKey },
     })
     assertEquals(response.status, 503)
     assertStackHeaders(response)
@@ -460,6 +478,7 @@ Deno.test({
     const control = (action: string, body?: unknown) =>
       // deno-lint-ignore no-explicit-any
       stackControl(action, body, stack.info) as Promise<any>
+    const servedJwks = async () => await (await fetch(stack.info.jwksUrl)).json()
     const jwksKids = async () => {
       const response = await fetch(stack.info.jwksUrl)
       const { keys } = await response.json() as { keys: { kid: string }[] }
@@ -468,7 +487,7 @@ Deno.test({
     const signIn = async (email: string, password: string) => {
       const response = await fetch(`${stack.info.url}/auth/v1/token?grant_type=password`, {
         method: 'POST',
-        headers: { apikey: stack.info.anonKey, 'Content-Type': 'application/json' },
+        headers: { apikey: stack.info.publishableKey, 'Content-Type': 'application/json' },
         body: JSON.stringify({ email, password }),
       })
       assertEquals(response.status, 200)
@@ -478,6 +497,7 @@ Deno.test({
     try {
       const [firstKid] = await jwksKids()
       const oldAnonKey = stack.info.anonKey
+      const { publishableKey, secretKey } = stack.info
       const { email } = await createTestUser({ stack: stack.info, password: 'rotation-password' })
 
       const standby = await control('auth/keys', { phase: 'standby' })
@@ -503,8 +523,15 @@ Deno.test({
         headers: { apikey: oldAnonKey },
       })
       assertEquals(stale.status, 401, 'the API key signed by the revoked key is refused')
-      await stale.body?.cancel()
+      assertStackHeaders(stale)
+      assertEquals((await stale.json()).error, 'invalid_api_key')
+      // The opaque keys are not signed, so they outlive the revocation; the publishable key now
+      // reaches the auth server as the newly signed anon JWT (signIn sends it).
+      assertEquals([stack.info.publishableKey, stack.info.secretKey], [publishableKey, secretKey])
       await signIn(email, 'rotation-password')
+      // The functions host restarted with the key set the auth server now serves.
+      const injected = functionsEnvOf(stack.info.pids.functions!).SUPABASE_JWKS
+      assertEquals(JSON.parse(injected!), await servedJwks())
 
       await control('auth/stop')
       const down = await fetch(stack.info.jwksUrl)

@@ -50,8 +50,12 @@ export async function startInspectedHost(
     env: functionsEnvironment({
       gatewayPort: stack.ports.gateway,
       dbUrl: stack.functionsDbUrl,
-      anonKey: stack.anonKey,
-      serviceRoleKey: stack.serviceRoleKey,
+      publishableKey: stack.publishableKey,
+      secretKey: stack.secretKey,
+      jwks: await (await fetch(stack.jwksUrl)).json(),
+      legacy: stack.legacyKeys
+        ? { anonKey: stack.anonKey, serviceRoleKey: stack.serviceRoleKey }
+        : null,
       extra,
     }),
     // The host exits when its stdin closes (its supervisor died).

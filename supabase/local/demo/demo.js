@@ -14,7 +14,7 @@
  * @typedef {object} DemoConfig
  * @property {string} apiUrl the gateway (the project URL)
  * @property {string} functionsUrl `${apiUrl}/functions/v1`
- * @property {string} anonKey sent as `apikey`, as supabase-js does
+ * @property {string} publishableKey sent as `apikey`, as supabase-js does
  * @property {{ email: string, password: string } | null} demoUser prefilled in the login form
  */
 
@@ -39,7 +39,7 @@
  */
 
 /** @type {DemoConfig} */
-let config = { apiUrl: '', functionsUrl: '', anonKey: '', demoUser: null }
+let config = { apiUrl: '', functionsUrl: '', publishableKey: '', demoUser: null }
 
 /**
  * The seed's client state: the session the app holds, or null. Kept in memory only.
@@ -203,7 +203,7 @@ async function run(target, method, path, options = {}) {
  */
 async function callFunction(method, path, options) {
   /** @type {Record<string, string>} */
-  const headers = { apikey: config.anonKey }
+  const headers = { apikey: config.publishableKey }
   if (options.token) headers.Authorization = `Bearer ${options.token}`
   if (options.body !== undefined) headers['Content-Type'] = 'application/json'
   const label = `${method} /functions/v1${path}`
