@@ -1,19 +1,27 @@
 /**
  * The framework-free authentication core of an instance: from a `Request` to a verified identity
  * under a route's policy, or the `ApiError` to answer. It composes the bearer extraction, the key
- * store (inline or remote), the verifier with its token cache and the session check; the Hono
- * adapter (`hono/adapter.ts`) only calls {@linkcode Auth.authenticate} and renders what it throws.
+ * store (inline or remote), the verifier with its token cache and the session check, and, for
+ * routes that also take server callers, the project API keys (`api_keys.ts`); the Hono adapter
+ * (`hono/adapter.ts`) only calls {@linkcode Auth.authenticate} or
+ * {@linkcode Auth.authenticateAny} and renders what they throw.
  *
  * @module
  */
 import { type Clock, systemClock } from '../core/clock.ts'
 import type { Config } from '../core/config.ts'
 import type { ServiceDeps } from '../core/deps.ts'
-import { insufficientScope, invalidToken } from '../core/errors.ts'
+import { ApiError, insufficientScope, invalidApiKey, invalidToken } from '../core/errors.ts'
 import { database } from '../db/database.ts'
 import { createInlineKeyStore } from '../keys/inline_keys.ts'
 import type { KeyStore } from '../keys/key_store.ts'
 import { createRemoteKeyStore } from '../keys/remote_keys.ts'
+import {
+  type ApiKeyKind,
+  type ApiKeyRequirement,
+  createApiKeyMatcher,
+  isApiKeyBearer,
+} from './api_keys.ts'
 import { createSessionChecker } from '../sessions/session_check.ts'
 import { databaseSessionStore } from '../sessions/session_store.ts'
 import { extractBearer } from '../tokens/bearer.ts'
@@ -38,6 +46,18 @@ export interface AuthPolicy {
 }
 
 /**
+ * A credential a route accepts: `user` (a user's access token as Bearer, under the route's
+ * {@linkcode AuthPolicy}), `secret` or `publishable` (the project key named `default` in
+ * `apikey`), or an {@linkcode ApiKeyRequirement} naming another key or `'*'` for any.
+ */
+export type AcceptedCredential = 'user' | ApiKeyKind | ApiKeyRequirement
+
+/** Who is calling, as {@linkcode Auth.authenticateAny} decided. */
+export type Credential =
+  | { readonly kind: 'user'; readonly context: AuthContext }
+  | { readonly kind: ApiKeyKind; readonly name: string }
+
+/**
  * The one dependency shape of every `create<Name>App(config, deps)`: the same optional fields
  * for every function, whether it uses them or not.
  */
@@ -59,6 +79,43 @@ export interface Auth {
    * unavailable
    */
   authenticate(request: Request, policy: AuthPolicy): Promise<AuthContext>
+  /**
+   * The caller of a request that may carry one of several kinds of credential, tried in the
+   * order of `accepted`; the first that matches decides:
+   *
+   * - `user`: a request without a bearer (or with a scheme other than Bearer) moves on to the
+   *   next kind. An API key in the bearer slot (`sb_…`, or a JWT with role `anon` or
+   *   `service_role` and no `sub` or `session_id`, which is what the Supabase CLI's gateway sends
+   *   on for an `apikey` it knows) is not a user credential either, when `accepted` has a key
+   *   kind: it moves on too. Any other bearer is authenticated under `policy`, and a failure is
+   *   the answer: a token that is present but invalid, expired or revoked never falls through
+   *   to another kind.
+   * - a key kind: the `apikey` header (never `Authorization`, never the query) equals an
+   *   accepted key, compared in constant time; otherwise the next kind. The `Authorization`
+   *   header plays no part in it.
+   *
+   * When nothing matches: 401 `invalid_api_key` naming the expected key kind, with a bare
+   * `Bearer` challenge when `user` is accepted and no `WWW-Authenticate` otherwise.
+   *
+   * @param request the incoming request
+   * @param accepted the credentials the route accepts, in order (not empty)
+   * @param policy what a user must satisfy (default `{ session: 'check' }`)
+   * @returns the user's identity, or the kind and name of the matching key
+   * @throws {ApiError} what {@linkcode Auth.authenticate} throws for a user's bearer, else 401
+   * `invalid_api_key`
+   * @throws {ConfigError} when `accepted` names a key the configuration lacks
+   *
+   * @example
+   * ```ts
+   * const caller = await auth.authenticateAny(request, ['user', 'secret'])
+   * const userId = caller.kind === 'user' ? caller.context.user.id : undefined
+   * ```
+   */
+  authenticateAny(
+    request: Request,
+    accepted: readonly AcceptedCredential[],
+    policy?: AuthPolicy,
+  ): Promise<Credential>
   /** Verifies a token; throws the `ApiError` to answer (401, or 503 when keys are unavailable). */
   verify(token: string): Promise<AuthContext>
   /** Verifies a token whose only fault may be a past `exp` (logout of an expired session). */
@@ -101,6 +158,7 @@ export function createAuth(config: Config, deps: ServiceDeps = {}): Auth {
   const clock = deps.clock ?? systemClock
   const keys = createKeyStore(config, deps.fetch, clock)
   const verifier = createVerifier(config, keys, clock)
+  const apiKeys = createApiKeyMatcher(config.apiKeys)
   const sessions = createSessionChecker({
     query: deps.sessionStore ?? databaseSessionStore(deps.database ?? (() => database(config))),
     ttlMs: config.sessionCacheTtlMs,
@@ -123,8 +181,49 @@ export function createAuth(config: Config, deps: ServiceDeps = {}): Auth {
     return context
   }
 
+  async function authenticateAny(
+    request: Request,
+    accepted: readonly AcceptedCredential[],
+    policy: AuthPolicy = { session: 'check' },
+  ): Promise<Credential> {
+    if (accepted.length === 0) throw new TypeError('authenticateAny: accept at least one kind')
+    const requirements = accepted.filter((kind) => kind !== 'user').map(toRequirement)
+    const takesUser = requirements.length < accepted.length
+    for (const kind of accepted) {
+      if (kind === 'user') {
+        if (requirements.length > 0 && isApiKeyBearer(request.headers.get('Authorization'))) {
+          continue
+        }
+        try {
+          return { kind: 'user', context: await authenticate(request, policy) }
+        } catch (error) {
+          // `unauthorized` is "no bearer at all": another kind may still match.
+          if (
+            requirements.length > 0 && error instanceof ApiError && error.code === 'unauthorized'
+          ) {
+            continue
+          }
+          throw error
+        }
+      }
+      const requirement = toRequirement(kind)
+      const name = await apiKeys.match(request, requirement)
+      if (name !== undefined) return { kind: requirement.kind, name }
+    }
+    const kinds = new Set(requirements.map((requirement) => requirement.kind))
+    throw invalidApiKey(
+      kinds.size === 2
+        ? 'apiKeyRequired'
+        : kinds.has('secret')
+        ? 'secretKeyRequired'
+        : 'publishableKeyRequired',
+      takesUser ? 'bearer' : 'none',
+    )
+  }
+
   return {
     authenticate,
+    authenticateAny,
     verify: verifier.verify,
     verifyIgnoringExpiry: verifier.verifyIgnoringExpiry,
     isSessionActive: sessions.isActive,
@@ -132,6 +231,10 @@ export function createAuth(config: Config, deps: ServiceDeps = {}): Auth {
     keysReady: keys.keysReady,
     clock,
   }
+}
+
+function toRequirement(kind: Exclude<AcceptedCredential, 'user'>): ApiKeyRequirement {
+  return typeof kind === 'string' ? { kind } : kind
 }
 
 /** The injected keys, in front of the remote JWKS for every key they lack. */

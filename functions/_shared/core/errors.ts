@@ -27,6 +27,12 @@ export const DESCRIPTIONS = {
   sessionRevoked: 'session revoked',
   apiKeyAsBearer:
     'an API key is not an access token: send the key in the apikey header, a user access token as Bearer',
+  secretKeyRequired:
+    'API key missing or not accepted: this route takes a secret key in the apikey header',
+  publishableKeyRequired:
+    'API key missing or not accepted: this route takes a publishable key in the apikey header',
+  apiKeyRequired:
+    'API key missing or not accepted: this route takes a publishable or secret key in the apikey header',
   roleNotAllowed: 'role not allowed',
   anonymousNotAllowed: 'anonymous users not allowed',
   mfaRequired: 'mfa required',
@@ -43,6 +49,7 @@ export const DESCRIPTIONS = {
   unstorableText: 'A field contains a NUL character or malformed Unicode',
   unstorableValue: 'A value in the request cannot be stored or compared',
   unknownField: 'The body contains an unsupported field',
+  notUuid: 'A field is not a UUID in lower case',
   invalidScope: 'scope must be one of global, local, others',
   invalidParameter: 'A query parameter is invalid',
   credentialsInQuery: 'Credentials are not accepted in the query string',
@@ -67,6 +74,7 @@ export type ErrorCode =
   | 'unauthorized'
   | 'invalid_request'
   | 'invalid_token'
+  | 'invalid_api_key'
   | 'insufficient_scope'
   | 'invalid_grant'
   | 'temporarily_unavailable'
@@ -169,6 +177,20 @@ export function badCredentialRequest(key: DescriptionKey): ApiError {
 /** 401 `invalid_token` (RFC 6750 §3.1). */
 export function invalidToken(key: DescriptionKey, cause?: unknown): ApiError {
   return new ApiError(401, 'invalid_token', key, { challenge: 'bearer-error', cause })
+}
+
+/**
+ * 401 `invalid_api_key`: the `apikey` header is missing or holds no key the route accepts; the
+ * description says which kind was expected, never what was sent. `bearer` when the route also
+ * takes a user's access token (a bare challenge: the bearer was not at fault), else `none`: no
+ * HTTP authentication scheme carries an `apikey` header, and a Bearer challenge would invite a
+ * token the route refuses.
+ */
+export function invalidApiKey(
+  key: 'secretKeyRequired' | 'publishableKeyRequired' | 'apiKeyRequired',
+  challenge: 'bearer' | 'none',
+): ApiError {
+  return new ApiError(401, 'invalid_api_key', key, { challenge })
 }
 
 /** 403 `insufficient_scope` (RFC 6750 §3.1). */

@@ -3,13 +3,13 @@
  * under `/<name>`, CORS first, security headers on every response, one `onError` rendering the
  * error shape, JSON 404 and 405) and the middleware that hands a request to the framework-free
  * core (`auth/authenticate.ts`, `http/query_guard.ts`) and puts the verified identity on
- * `c.var.auth`.
+ * `c.var.auth` (or, for routes that also take API keys, the caller on `c.var.credential`).
  *
  * @module
  */
 import { type Env, type Handler, Hono, type MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import type { Auth, AuthPolicy } from '../auth/authenticate.ts'
+import type { AcceptedCredential, Auth, AuthPolicy, Credential } from '../auth/authenticate.ts'
 import { ConfigError } from '../core/config.ts'
 import { ApiError } from '../core/errors.ts'
 import { anyOriginHeaders, createCors } from '../http/cors.ts'
@@ -19,6 +19,9 @@ import type { AuthContext } from '../tokens/identity.ts'
 
 /** The Hono environment of routes behind {@linkcode requireUser}. */
 export type AuthEnv = { Variables: { auth: AuthContext } }
+
+/** The Hono environment of routes behind {@linkcode requireCredentials}. */
+export type CredentialEnv = { Variables: { credential: Credential } }
 
 /** Options of {@linkcode createFunctionApp}. */
 export interface FunctionAppOptions {
@@ -130,6 +133,38 @@ export function methodNotAllowed(allow: readonly string[]): Handler {
 export function requireUser(auth: Auth, policy: AuthPolicy): MiddlewareHandler<AuthEnv> {
   return createMiddleware<AuthEnv>(async (c, next) => {
     c.set('auth', await auth.authenticate(c.req.raw, policy))
+    await next()
+  })
+}
+
+/**
+ * The middleware of a route that also takes server callers: the core tries the accepted kinds of
+ * credential in order ({@linkcode Auth.authenticateAny}), and the caller lands on
+ * `c.var.credential`: `{ kind: 'user', context }` or `{ kind: 'secret' | 'publishable', name }`.
+ *
+ * @param auth the instance's services from `createAuth`
+ * @param accepted the credentials the route accepts, in order, e.g. `['user', 'secret']` or
+ *   `[{ kind: 'secret', name: '*' }]`
+ * @param policy what a user must satisfy (default `{ session: 'check' }`)
+ * @returns the middleware; what the core throws is rendered by the app's `onError`
+ *
+ * @example
+ * ```ts
+ * const app = createFunctionApp<CredentialEnv>('jobs', { corsOrigins: '*', methods: ['POST'] })
+ * app.post('/', requireCredentials(auth, ['user', 'secret']), (c) => {
+ *   const caller = c.var.credential
+ *   return c.json({ by: caller.kind === 'user' ? caller.context.user.id : caller.name })
+ * })
+ * ```
+ */
+export function requireCredentials(
+  auth: Auth,
+  accepted: readonly AcceptedCredential[],
+  policy?: AuthPolicy,
+): MiddlewareHandler<CredentialEnv> {
+  if (accepted.length === 0) throw new TypeError('requireCredentials: accept at least one kind')
+  return createMiddleware<CredentialEnv>(async (c, next) => {
+    c.set('credential', await auth.authenticateAny(c.req.raw, accepted, policy))
     await next()
   })
 }

@@ -1,0 +1,164 @@
+/**
+ * Project API keys as credentials of server callers: the `apikey` header compared with the
+ * configured `secret` or `publishable` keys in constant time, and the rule that tells an API key
+ * sent in the `Authorization` slot from a user's access token. Framework-free: `Request` in, the
+ * matching key's name out.
+ *
+ * Constant time: the presented key and every configured key are hashed with HMAC-SHA-256 under a
+ * random key made for this instance, and only the 32-byte digests are compared, without an early
+ * exit. The time of a comparison depends on neither the content nor the length of a configured
+ * key, and the digests cannot be precomputed by a caller, who never learns the HMAC key.
+ *
+ * @module
+ */
+import { decodeJwt } from 'jose'
+import { type ApiKeys, ConfigError } from '../core/config.ts'
+
+/** The two kinds of project API key. */
+export type ApiKeyKind = 'secret' | 'publishable'
+
+/**
+ * Which keys a route accepts: a kind, and the key's name in `SUPABASE_SECRET_KEYS` /
+ * `SUPABASE_PUBLISHABLE_KEYS` (default `default`, as every project has one; `'*'` for any key of
+ * the kind).
+ */
+export interface ApiKeyRequirement {
+  /** `secret` or `publishable`; a secret key never stands in for a publishable one. */
+  readonly kind: ApiKeyKind
+  /** The key's name, or `'*'` for any key of the kind (default `default`). */
+  readonly name?: string
+}
+
+/** Compares `apikey` headers with the configured keys. */
+export interface ApiKeyMatcher {
+  /**
+   * The name of the configured key the request's `apikey` header equals, among those the
+   * requirement accepts; undefined for no header or no match.
+   *
+   * @throws {ConfigError} when the requirement names a key the configuration lacks (a deployment
+   * fault, answered 500 `server_misconfigured`, never a 401 that would blame the caller)
+   */
+  match(request: Request, requirement: ApiKeyRequirement): Promise<string | undefined>
+}
+
+/** The variable each kind's keys come from, for configuration errors. */
+const VARIABLES: Readonly<Record<ApiKeyKind, string>> = {
+  secret: 'SUPABASE_SECRET_KEYS',
+  publishable: 'SUPABASE_PUBLISHABLE_KEYS',
+}
+
+interface Digested {
+  readonly name: string
+  readonly digest: Uint8Array
+}
+
+/**
+ * Builds the matcher of an instance: one random HMAC key, the configured keys' digests computed
+ * once, on first use.
+ *
+ * @param keys the configured API keys (`config.apiKeys`)
+ * @returns the matcher
+ *
+ * @example
+ * ```ts
+ * const matcher = createApiKeyMatcher(config.apiKeys)
+ * const name = await matcher.match(request, { kind: 'secret', name: '*' })
+ * if (name === undefined) throw invalidApiKey('secretKeyRequired', 'none')
+ * ```
+ */
+export function createApiKeyMatcher(keys: ApiKeys): ApiKeyMatcher {
+  let prepared: Promise<{ hmacKey: CryptoKey; digests: Record<ApiKeyKind, Digested[]> }> | undefined
+  const prepare = () =>
+    prepared ??= (async () => {
+      // Non-extractable and never stored: a new one per instance is all the comparison needs.
+      const hmacKey = await crypto.subtle.generateKey(
+        { name: 'HMAC', hash: 'SHA-256' },
+        false,
+        ['sign'],
+      )
+      const digestAll = (map: Readonly<Record<string, string>>) =>
+        Promise.all(
+          Object.entries(map).map(async ([name, key]) => ({
+            name,
+            digest: await hmac(hmacKey, key),
+          })),
+        )
+      return {
+        hmacKey,
+        digests: {
+          secret: await digestAll(keys.secret),
+          publishable: await digestAll(keys.publishable),
+        },
+      }
+    })()
+
+  return {
+    async match(request, requirement) {
+      const name = requirement.name ?? 'default'
+      const configured = requirement.kind === 'secret' ? keys.secret : keys.publishable
+      if (name === '*' ? Object.keys(configured).length === 0 : !Object.hasOwn(configured, name)) {
+        throw new ConfigError(
+          VARIABLES[requirement.kind],
+          name === '*' ? 'has no key' : `has no key named "${name}", which a route requires`,
+        )
+      }
+      const presented = request.headers.get('apikey')
+      // An absent header is no secret: nothing to compare.
+      if (presented === null) return undefined
+      const { hmacKey, digests } = await prepare()
+      const digest = await hmac(hmacKey, presented)
+      let matched: string | undefined
+      // Every candidate is compared, a match or not, so the time says nothing of which one it was.
+      for (const candidate of digests[requirement.kind]) {
+        const equal = timingSafeEqual(digest, candidate.digest)
+        if (equal && matched === undefined && (name === '*' || candidate.name === name)) {
+          matched = candidate.name
+        }
+      }
+      return matched
+    },
+  }
+}
+
+/**
+ * Compares two byte arrays in time that depends only on their lengths (equal here: two
+ * HMAC-SHA-256 digests), never on where they first differ.
+ *
+ * @param a one array
+ * @param b the other
+ * @returns true when both hold the same bytes
+ */
+export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  let difference = 0
+  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!
+  return difference === 0
+}
+
+/**
+ * Whether an `Authorization` value carries a project API key rather than a user's access token:
+ * `Bearer sb_…`, or `Bearer` a JWT with role `anon` or `service_role` and neither `sub` nor
+ * `session_id` (a legacy key, or what a gateway makes of the `apikey` it was given: the Supabase
+ * CLI's sends the secret key on as `Bearer <service_role JWT>`). Read without verification: the
+ * answer is only ever used to ignore the bearer, which grants nothing.
+ *
+ * @param authorization the request's `Authorization` header
+ * @returns true for an API key in the bearer slot
+ */
+export function isApiKeyBearer(authorization: string | null): boolean {
+  const match = authorization === null ? null : /^bearer +(\S+)$/i.exec(authorization)
+  if (!match) return false
+  const token = match[1]!
+  if (token.startsWith('sb_')) return true
+  try {
+    const claims = decodeJwt(token)
+    return (claims.role === 'anon' || claims.role === 'service_role') &&
+      claims.sub === undefined && claims.session_id === undefined
+  } catch {
+    return false
+  }
+}
+
+async function hmac(key: CryptoKey, value: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(value)))
+}

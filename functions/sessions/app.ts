@@ -1,0 +1,77 @@
+/**
+ * `POST /sessions/revoke {"user_id": "<uuid>"}` with a secret key in `apikey`: ends every session
+ * of that user, for server callers (an operator's script, a pg_cron job) when an account is
+ * compromised. Supabase Auth's admin API cannot do this without one of the user's own tokens.
+ *
+ * @module
+ */
+import type { Hono } from 'hono'
+import type postgres from 'postgres'
+import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
+import type { Config } from '../_shared/core/config.ts'
+import { invalidRequest, unavailable } from '../_shared/core/errors.ts'
+import { isUuid } from '../_shared/core/uuid.ts'
+import { database, withRecovery } from '../_shared/db/database.ts'
+import { isDatabaseUnavailable } from '../_shared/db/database_errors.ts'
+import {
+  createFunctionApp,
+  type CredentialEnv,
+  methodNotAllowed,
+  rejectQueryParameters,
+  requireCredentials,
+} from '../_shared/hono/adapter.ts'
+import { readJsonBody } from '../_shared/http/json_body.ts'
+
+/**
+ * Builds the `sessions` app. `POST /sessions/revoke` takes any of the project's secret keys
+ * (each one is a service_role key already) and nothing else: a user's token, the publishable key
+ * or no key is 401 `invalid_api_key`. It answers 204 whether the user had sessions, had none, or
+ * does not exist, so the route tells no caller which users exist, and a repeat is a 204 too.
+ * Within the session cache TTL every instance refuses the user's access tokens; their refresh
+ * tokens die with the sessions at once.
+ *
+ * @param config the loaded configuration (`dbUrl` and a secret key)
+ * @param deps injected clock, fetch, database or authentication services
+ * @returns the Hono app, routed under `/sessions`
+ */
+export function createSessionsApp(config: Config, deps: AppDeps = {}): Hono<CredentialEnv> {
+  const auth = authFor(config, deps)
+  const sql = deps.database ?? (() => database(config))
+  const app = createFunctionApp<CredentialEnv>('sessions', {
+    corsOrigins: config.corsOrigins,
+    methods: ['POST'],
+  })
+  app.post(
+    '/revoke',
+    // A key in the URL would end up in logs: refused before anything is compared.
+    rejectQueryParameters(),
+    // The credential before the body, so a caller without the key learns nothing from a 400.
+    requireCredentials(auth, [{ kind: 'secret', name: '*' }]),
+    async (c) => {
+      const { user_id: userId } = await readJsonBody(c.req.raw, {
+        maxBytes: 1024,
+        fields: { user_id: { required: true, maxLength: 36 } },
+      })
+      if (!isUuid(userId)) throw invalidRequest('notUuid', 'user_id')
+      for (const sessionId of await revokeSessions(sql(), userId)) auth.forgetSession(sessionId)
+      return c.body(null, 204)
+    },
+  )
+  app.all('/revoke', methodNotAllowed(['POST']))
+  return app
+}
+
+/** Deletes the user's sessions; the ids of those that ended (none for an unknown user). */
+async function revokeSessions(sql: postgres.Sql, userId: string): Promise<string[]> {
+  try {
+    // Ending a user's sessions twice ends the same sessions: safe to repeat on a stale connection.
+    const rows = await withRecovery(
+      sql,
+      () => sql`select public.auth_revoke_user_sessions(${userId}::uuid) as id`,
+    )
+    return rows.map((row) => String(row.id))
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw unavailable('sessionStoreUnavailable', 5, error)
+    throw error
+  }
+}
