@@ -170,7 +170,7 @@ Deno.test('H16 16 KiB, 64 KiB and 1 MiB values -> 400 without decoding anything'
   }
 })
 
-Deno.test('H17 what a signed-out supabase-js client sends (anon key, sb_ keys) -> 401 invalid_token saying where an API key goes', async () => {
+Deno.test('H17 an API key as Bearer without apikey (legacy anon JWT, sb_ keys) -> 401 invalid_token saying where it goes', async () => {
   const anonKey = await rawJws(
     { alg: 'HS256', typ: 'JWT' },
     {
@@ -187,6 +187,18 @@ Deno.test('H17 what a signed-out supabase-js client sends (anon key, sb_ keys) -
   await assertAuthError(await h.get(`Bearer ${anonKey}`), 'BADTOKEN', 'apiKeyAsBearer', [anonKey])
   for (const value of [publishable, secret]) {
     await assertAuthError(await h.get(`Bearer ${value}`), 'BADTOKEN', 'apiKeyAsBearer', [value])
+  }
+})
+
+Deno.test('H17 a key sent in apikey that a gateway passed on as the anon JWT bearer -> 401 unauthorized (no user credential), never a hint to move the key', async () => {
+  for (const role of ['anon', 'service_role']) {
+    const passedOn = await rawJws(
+      { alg: 'HS256', typ: 'JWT' },
+      { iss: 'supabase', role, iat: 1700000000, exp: 2000000000 },
+      key,
+    )
+    const response = await h.get(`Bearer ${passedOn}`, { headers: { apikey: 'sb_publishable_x' } })
+    await assertAuthError(response, 'NOCRED', 'missingCredentials', [passedOn])
   }
 })
 

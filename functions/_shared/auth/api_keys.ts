@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { decodeJwt } from 'jose'
 import { type ApiKeys, ConfigError } from '../core/config.ts'
+import { isApiKeyToken } from '../tokens/api_key_token.ts'
 
 /** The two kinds of project API key. */
 export type ApiKeyKind = 'secret' | 'publishable'
@@ -136,27 +136,15 @@ export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Whether an `Authorization` value carries a project API key rather than a user's access token:
- * `Bearer sb_…`, or `Bearer` a JWT with role `anon` or `service_role` and neither `sub` nor
- * `session_id` (a legacy key, or what a gateway makes of the `apikey` it was given: the Supabase
- * CLI's sends the secret key on as `Bearer <service_role JWT>`). Read without verification: the
- * answer is only ever used to ignore the bearer, which grants nothing.
+ * Whether an `Authorization` value carries a project API key rather than a user's access token
+ * (see {@linkcode isApiKeyToken}).
  *
  * @param authorization the request's `Authorization` header
  * @returns true for an API key in the bearer slot
  */
 export function isApiKeyBearer(authorization: string | null): boolean {
   const match = authorization === null ? null : /^bearer +(\S+)$/i.exec(authorization)
-  if (!match) return false
-  const token = match[1]!
-  if (token.startsWith('sb_')) return true
-  try {
-    const claims = decodeJwt(token)
-    return (claims.role === 'anon' || claims.role === 'service_role') &&
-      claims.sub === undefined && claims.session_id === undefined
-  } catch {
-    return false
-  }
+  return match !== null && isApiKeyToken(match[1]!)
 }
 
 async function hmac(key: CryptoKey, value: string): Promise<Uint8Array> {

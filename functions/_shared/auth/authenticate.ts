@@ -11,7 +11,13 @@
 import { type Clock, systemClock } from '../core/clock.ts'
 import type { Config } from '../core/config.ts'
 import type { ServiceDeps } from '../core/deps.ts'
-import { ApiError, insufficientScope, invalidApiKey, invalidToken } from '../core/errors.ts'
+import {
+  ApiError,
+  insufficientScope,
+  invalidApiKey,
+  invalidToken,
+  noCredentials,
+} from '../core/errors.ts'
 import { database } from '../db/database.ts'
 import { createInlineKeyStore } from '../keys/inline_keys.ts'
 import type { KeyStore } from '../keys/key_store.ts'
@@ -24,6 +30,7 @@ import {
 } from './api_keys.ts'
 import { createSessionChecker } from '../sessions/session_check.ts'
 import { databaseSessionStore } from '../sessions/session_store.ts'
+import { isApiKeyToken } from '../tokens/api_key_token.ts'
 import { extractBearer } from '../tokens/bearer.ts'
 import type { AuthContext } from '../tokens/identity.ts'
 import { createVerifier, type IgnoringExpiryOptions } from '../tokens/verify.ts'
@@ -168,6 +175,9 @@ export function createAuth(config: Config, deps: ServiceDeps = {}): Auth {
 
   async function authenticate(request: Request, policy: AuthPolicy): Promise<AuthContext> {
     const token = await extractBearer(request)
+    // A key sent correctly in `apikey` that a gateway passed on as the bearer (the Supabase CLI's
+    // does): the caller has no user session, which is what they are told.
+    if (request.headers.has('apikey') && isApiKeyToken(token)) throw noCredentials()
     const context = policy.allowExpired
       ? await verifier.verifyIgnoringExpiry(token)
       : await verifier.verify(token)

@@ -8,12 +8,13 @@
  *
  * @module
  */
-import { decodeJwt, errors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
+import { errors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
 import { type Clock, systemClock } from '../core/clock.ts'
 import type { Config } from '../core/config.ts'
 import { ApiError, type DescriptionKey, invalidToken, unavailable } from '../core/errors.ts'
 import { isUuid } from '../core/uuid.ts'
 import { type KeyStore, KeysUnavailableError } from '../keys/key_store.ts'
+import { isApiKeyToken } from './api_key_token.ts'
 import { isCompactJws } from './bearer.ts'
 import { type AuthContext, type SupabaseClaims, toAuthContext } from './identity.ts'
 import { createTokenCache } from './token_cache.ts'
@@ -96,7 +97,7 @@ export function createVerifier(
         error,
         Math.max(1, Math.ceil(config.jwksCooldownMs / 1000)),
       )
-      throw failure.status === 401 && isLegacyApiKey(token)
+      throw failure.status === 401 && isApiKeyToken(token)
         ? invalidToken('apiKeyAsBearer', error)
         : failure
     }
@@ -104,7 +105,7 @@ export function createVerifier(
     if (
       claims.exp - claims.iat > config.maxTokenAgeSeconds || typeof claims.role !== 'string' ||
       !isUuid(claims.sub) || !isUuid(claims.session_id)
-    ) throw invalidToken(isLegacyApiKey(token) ? 'apiKeyAsBearer' : 'badClaims')
+    ) throw invalidToken(isApiKeyToken(token) ? 'apiKeyAsBearer' : 'badClaims')
     return [claims, result.protectedHeader.kid]
   }
 
@@ -147,20 +148,6 @@ export function createVerifier(
   }
 
   return { verify, verifyIgnoringExpiry }
-}
-
-/**
- * A legacy anon or service_role key: a JWT with one of those roles and no user or session. Read
- * without verification, only to choose the words of a refusal.
- */
-function isLegacyApiKey(token: string): boolean {
-  try {
-    const claims = decodeJwt(token)
-    return (claims.role === 'anon' || claims.role === 'service_role') &&
-      claims.sub === undefined && claims.session_id === undefined
-  } catch {
-    return false
-  }
 }
 
 // jose's codes for failures of the token itself.
