@@ -2,7 +2,7 @@ import type { Hono } from 'hono'
 import type postgres from 'postgres'
 import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
 import type { Config } from '../_shared/core/config.ts'
-import { database, withRecovery } from '../_shared/db/database.ts'
+import { databaseFor, withRecovery } from '../_shared/db/database.ts'
 import { createFunctionApp, methodNotAllowed } from '../_shared/hono/adapter.ts'
 import { jsonResponse } from '../_shared/http/responses.ts'
 
@@ -18,7 +18,7 @@ const DATABASE_PROBE_MS = 2_000
  */
 export function createHealthApp(config: Config, deps: AppDeps = {}): Hono {
   const auth = authFor(config, deps)
-  const sql = deps.database ?? (() => database(config))
+  const sql = databaseFor(config, deps)
   const app = createFunctionApp('health', { corsOrigins: config.corsOrigins, methods: ['GET'] })
   app.get('/', async () => {
     const [keys, db] = await Promise.all([

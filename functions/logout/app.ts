@@ -3,7 +3,7 @@ import type postgres from 'postgres'
 import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
 import type { Config } from '../_shared/core/config.ts'
 import { ApiError, invalidRequest, unavailable } from '../_shared/core/errors.ts'
-import { database, withRecovery } from '../_shared/db/database.ts'
+import { databaseFor, withRecovery } from '../_shared/db/database.ts'
 import { isDatabaseUnavailable } from '../_shared/db/database_errors.ts'
 import {
   type AuthEnv,
@@ -25,11 +25,9 @@ type Scope = typeof SCOPES[number]
 export function createLogoutApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
   const auth = authFor(config, deps)
   // The database ends the sessions of an expired token, which the auth server no longer takes.
-  const sql = deps.database ?? (() => database(config))
-  const app = createFunctionApp<AuthEnv>('logout', {
-    corsOrigins: config.corsOrigins,
-    methods: ['POST'],
-  })
+  const sql = databaseFor(config, deps)
+  const methods = ['POST']
+  const app = createFunctionApp<AuthEnv>('logout', { corsOrigins: config.corsOrigins, methods })
   app.post(
     '/',
     // The scope is checked before authentication, so a bad one is a 400 whatever the token.
@@ -53,7 +51,7 @@ export function createLogoutApp(config: Config, deps: AppDeps = {}): Hono<AuthEn
       return c.body(null, 204)
     },
   )
-  app.all('/', methodNotAllowed(['POST']))
+  app.all('/', methodNotAllowed(methods))
   return app
 }
 

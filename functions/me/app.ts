@@ -16,22 +16,21 @@ import {
 import { jsonResponse } from '../_shared/http/responses.ts'
 
 /**
- * Builds the `me` app.
+ * Builds the `me` app: `GET /me` answers `{ user, session }` of a live session, anything else on
+ * the route is a 405.
  *
- * @param config the loaded configuration
- * @param deps injected clock, fetch, session store or database
+ * @param config read once at boot; `dbUrl` is needed by the session check
+ * @param deps what a test swaps in: clock, fetch, session store, database, or whole services
  * @returns the Hono app, routed under `/me`
  */
 export function createMeApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
+  const methods = ['GET']
   const auth = authFor(config, deps)
-  const app = createFunctionApp<AuthEnv>('me', {
-    corsOrigins: config.corsOrigins,
-    methods: ['GET'],
-  })
+  const app = createFunctionApp<AuthEnv>('me', { corsOrigins: config.corsOrigins, methods })
   app.get('/', requireUser(auth, { session: 'check' }), (c) => {
     const { user, session } = c.var.auth
     return jsonResponse(200, { user, session })
   })
-  app.all('/', methodNotAllowed(['GET']))
+  app.all('/', methodNotAllowed(methods))
   return app
 }

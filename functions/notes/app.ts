@@ -3,7 +3,7 @@ import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
 import type { Config } from '../_shared/core/config.ts'
 import { ApiError, invalidRequest } from '../_shared/core/errors.ts'
 import { isUuid } from '../_shared/core/uuid.ts'
-import { database } from '../_shared/db/database.ts'
+import { databaseFor } from '../_shared/db/database.ts'
 import { asAuthenticatedUser } from '../_shared/db/rls.ts'
 import {
   type AuthEnv,
@@ -37,11 +37,9 @@ const COLUMNS =
  */
 export function createNotesApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
   const auth = authFor(config, deps)
-  const sql = deps.database ?? (() => database(config))
-  const app = createFunctionApp<AuthEnv>('notes', {
-    corsOrigins: config.corsOrigins,
-    methods: ['GET', 'POST', 'DELETE'],
-  })
+  const sql = databaseFor(config, deps)
+  const methods = ['GET', 'POST', 'DELETE']
+  const app = createFunctionApp<AuthEnv>('notes', { corsOrigins: config.corsOrigins, methods })
   // Notes change data, so a signed-out session is refused at once, not at token expiry.
   const authenticated = requireUser(auth, { session: 'check' })
 

@@ -11,7 +11,7 @@ import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
 import type { Config } from '../_shared/core/config.ts'
 import { invalidRequest, unavailable } from '../_shared/core/errors.ts'
 import { isUuid } from '../_shared/core/uuid.ts'
-import { database, withRecovery } from '../_shared/db/database.ts'
+import { databaseFor, withRecovery } from '../_shared/db/database.ts'
 import { isDatabaseUnavailable } from '../_shared/db/database_errors.ts'
 import {
   createFunctionApp,
@@ -36,11 +36,10 @@ import { readJsonBody } from '../_shared/http/json_body.ts'
  */
 export function createSessionsApp(config: Config, deps: AppDeps = {}): Hono<CredentialEnv> {
   const auth = authFor(config, deps)
-  const sql = deps.database ?? (() => database(config))
-  const app = createFunctionApp<CredentialEnv>('sessions', {
-    corsOrigins: config.corsOrigins,
-    methods: ['POST'],
-  })
+  const sql = databaseFor(config, deps)
+  const methods = ['POST']
+  const cors = { corsOrigins: config.corsOrigins, methods }
+  const app = createFunctionApp<CredentialEnv>('sessions', cors)
   app.post(
     '/revoke',
     // A key in the URL would end up in logs: refused before anything is compared.
@@ -57,7 +56,7 @@ export function createSessionsApp(config: Config, deps: AppDeps = {}): Hono<Cred
       return c.body(null, 204)
     },
   )
-  app.all('/revoke', methodNotAllowed(['POST']))
+  app.all('/revoke', methodNotAllowed(methods))
   return app
 }
 

@@ -6,6 +6,7 @@ import { assertMe } from '../_helpers/assert_auth.ts'
 import { startJwksServer } from '../_helpers/jwks_server.ts'
 import { claims, generateKeyPair, sign, type TestKey } from '../_helpers/keys.ts'
 import { meHarness } from '../_helpers/me_harness.ts'
+import { capturingErrors } from '../_helpers/quietly.ts'
 
 const injected = await generateKeyPair('ES256', 'injected')
 const rotatedIn = await generateKeyPair('ES256', 'rotated-in')
@@ -14,17 +15,6 @@ const octKey = { kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0', alg: 'HS
 async function tokenOf(key: TestKey, now: number) {
   const c = claims({}, now)
   return { token: await sign(key, c), ids: { sub: c.sub, session_id: c.session_id } }
-}
-
-async function capturingErrors<T>(fn: () => Promise<T>): Promise<[T, string[]]> {
-  const lines: string[] = []
-  const original = console.error
-  console.error = (...args: unknown[]) => lines.push(args.join(' '))
-  try {
-    return [await fn(), lines]
-  } finally {
-    console.error = original
-  }
 }
 
 function harnessFor(inline: unknown[], endpoint: string) {

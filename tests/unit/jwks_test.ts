@@ -14,6 +14,7 @@ import {
 import { claims, generateKeyPair, jwksOf, sign, type TestKey } from '../_helpers/keys.ts'
 import { startLocalServer } from '../_helpers/local_server.ts'
 import { type Harness, meHarness } from '../_helpers/me_harness.ts'
+import { capturingErrors } from '../_helpers/quietly.ts'
 
 const k1 = await generateKeyPair('ES256')
 const k2 = await generateKeyPair('ES256')
@@ -33,16 +34,9 @@ async function withJwks(
 }
 
 /** Runs `fn` with console.error captured; returns the lines. */
-async function capturingErrors(fn: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = []
-  const original = console.error
-  console.error = (...args: unknown[]) => lines.push(args.join(' '))
-  try {
-    await fn()
-  } finally {
-    console.error = original
-  }
-  return lines
+/** The lines `fn` writes with `console.error`. */
+async function errorLines(fn: () => Promise<void>): Promise<string[]> {
+  return (await capturingErrors(fn))[1]
 }
 
 async function tokenFor(h: Harness, key: TestKey, header: Record<string, unknown> = {}) {
@@ -68,7 +62,7 @@ async function expectUnknownKey(h: Harness, key: TestKey) {
 Deno.test('J01 cold start, JWKS down -> 503 + Retry-After, not ready, one attempt and one log line per cooldown', async () => {
   const counter = countingFetch()
   const h = meHarness({ vars: { SUPABASE_JWKS_URL: downJwksUrl() }, fetch: counter.fetch })
-  const lines = await capturingErrors(async () => {
+  const lines = await errorLines(async () => {
     const { token } = await tokenFor(h, k1)
     const response = await h.get(`Bearer ${token}`)
     assertEquals(response.headers.get('Retry-After'), '30')
@@ -88,7 +82,7 @@ Deno.test('J02 JWKS answers 500, 503 or 404 -> 503', async () => {
   for (const mode of ['500', '503', '404'] as JwksMode[]) {
     await withJwks([k1], async (server, h) => {
       server.mode = mode
-      await capturingErrors(() => expectKeysDown(h))
+      await errorLines(() => expectKeysDown(h))
       assertEquals(await h.auth.keysReady(), false)
     })
   }
@@ -100,7 +94,7 @@ Deno.test('J03 JWKS answers 302 to an internal address -> 503, the redirect is n
     await withJwks([k1], async (server, h) => {
       server.mode = '302'
       server.redirectTo = `${target.url}/jwks`
-      await capturingErrors(() => expectKeysDown(h))
+      await errorLines(() => expectKeysDown(h))
       assertEquals(server.count, 1)
       assertEquals(target.requests.length, 0)
     })
@@ -113,7 +107,7 @@ Deno.test('J04 a 200 of HTML or broken JSON -> 503', async () => {
   for (const mode of ['html', 'garbage'] as JwksMode[]) {
     await withJwks([k1], async (server, h) => {
       server.mode = mode
-      await capturingErrors(() => expectKeysDown(h))
+      await errorLines(() => expectKeysDown(h))
     })
   }
 })
@@ -122,7 +116,7 @@ Deno.test('J05 a 200 of null, {}, {"keys":null}, {"keys":[null]} -> 503', async 
   for (const mode of ['null', 'bad', 'keys-null', 'keys-null-member'] as JwksMode[]) {
     await withJwks([k1], async (server, h) => {
       server.mode = mode
-      await capturingErrors(() => expectKeysDown(h))
+      await errorLines(() => expectKeysDown(h))
     })
   }
 })
@@ -131,7 +125,7 @@ Deno.test('J05 a JWKS with private key members -> 503 plus an alert, and never l
   await withJwks([k1], async (server, h) => {
     server.mode = 'private'
     server.privateKeys = [k1.privateJwk]
-    const lines = await capturingErrors(() => expectKeysDown(h))
+    const lines = await errorLines(() => expectKeysDown(h))
     assert(lines.some((line) => line.includes('ALERT') && line.includes('private')))
     assertEquals(await h.auth.keysReady(), false)
   })
@@ -140,7 +134,7 @@ Deno.test('J05 a JWKS with private key members -> 503 plus an alert, and never l
 Deno.test('J06 a JWKS of {"keys":[]} -> 401 per token, readiness false, an alert', async () => {
   await withJwks([k1], async (server, h) => {
     server.mode = 'empty'
-    const lines = await capturingErrors(async () => {
+    const lines = await errorLines(async () => {
       await expectUnknownKey(h, k1)
       assertEquals(await h.auth.keysReady(), false)
     })
@@ -156,7 +150,7 @@ Deno.test('J06 readiness needs a key for an allowed algorithm: ES384-only or use
     const server = startJwksServer(keys)
     try {
       const h = meHarness({ vars: { SUPABASE_JWKS_URL: server.url } })
-      await capturingErrors(async () => assertEquals(await h.auth.keysReady(), false))
+      await errorLines(async () => assertEquals(await h.auth.keysReady(), false))
     } finally {
       await server.close()
     }
@@ -168,7 +162,7 @@ Deno.test('J07 a huge streamed JWKS -> 503 within milliseconds, the stream aband
   await withJwks([k1], async (server, h) => {
     server.mode = 'huge'
     const started = performance.now()
-    await capturingErrors(() => expectKeysDown(h))
+    await errorLines(() => expectKeysDown(h))
     assert(performance.now() - started < 2000, 'refused quickly')
     assert(server.hugeBytesSent < 4_000_000, `read stopped early (${server.hugeBytesSent} bytes)`)
   })
@@ -192,7 +186,7 @@ Deno.test('J08 a JWKS slower than the timeout -> 503', async () => {
     server.mode = 'slow'
     server.delayMs = 800
     const started = performance.now()
-    await capturingErrors(() => expectKeysDown(h))
+    await errorLines(() => expectKeysDown(h))
     assert(performance.now() - started < 750, 'gave up at the timeout')
   }, { EDGE_AUTH_JWKS_TIMEOUT_MS: '200' })
 })
@@ -211,7 +205,7 @@ Deno.test('J09 down after a warm cache: fresh keys, then stale keys for known ki
     await expectOk(h, k1)
     assertEquals(server.count, 1, 'fresh: no fetch')
     h.clock.advance(1)
-    await capturingErrors(async () => {
+    await errorLines(async () => {
       await expectOk(h, k1)
       assertEquals(server.count, 2, 'stale: one refresh attempt, failed, known kid still served')
       for (let i = 0; i < 5; i++) await expectOk(h, k1)
@@ -237,7 +231,7 @@ Deno.test('J09 with EDGE_AUTH_JWKS_STALE_MAX_MS=0 a failed refresh after the cac
     await expectOk(h, k1)
     server.mode = '500'
     h.clock.advance(h.config.jwksCacheMaxAgeMs)
-    await capturingErrors(() => expectKeysDown(h))
+    await errorLines(() => expectKeysDown(h))
   }, { EDGE_AUTH_JWKS_STALE_MAX_MS: '0' })
 })
 
@@ -318,7 +312,7 @@ Deno.test('J12 (J18) random kids during an outage -> 503, at most one fetch per 
     await expectOk(h, k1)
     server.mode = '500'
     h.clock.advance(h.config.jwksCooldownMs)
-    await capturingErrors(async () => {
+    await errorLines(async () => {
       const tokens = await Promise.all(
         Array.from(
           { length: 200 },
@@ -365,7 +359,7 @@ Deno.test('J15 a JWKS RSA key under 2048 bits -> 503 (never a 401 or 500), not r
     privateJwk: {},
   }
   await withJwks([key], async (_server, h) => {
-    await capturingErrors(async () => {
+    await errorLines(async () => {
       await expectKeysDown(h, key)
       assertEquals(await h.auth.keysReady(), false)
     })

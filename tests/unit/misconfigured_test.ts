@@ -5,19 +5,9 @@ import { loadConfig } from '../../functions/_shared/core/config.ts'
 import { serveFunction } from '../../functions/_shared/hono/adapter.ts'
 import { createLoginApp } from '../../functions/login/app.ts'
 import { createMeApp } from '../../functions/me/app.ts'
+import { capturingErrors } from '../_helpers/quietly.ts'
 
 const SECRET = 'sb_secret_never_printed_0123456789'
-
-async function capturingErrors<T>(fn: () => T): Promise<[T, string[]]> {
-  const lines: string[] = []
-  const original = console.error
-  console.error = (...args: unknown[]) => lines.push(args.join(' '))
-  try {
-    return [await fn(), lines]
-  } finally {
-    console.error = original
-  }
-}
 
 const broken: [string, Record<string, string>][] = [
   ['SUPABASE_URL', { SUPABASE_URL: 'not a url' }],

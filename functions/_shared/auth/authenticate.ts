@@ -18,7 +18,7 @@ import {
   invalidToken,
   noCredentials,
 } from '../core/errors.ts'
-import { database } from '../db/database.ts'
+import { databaseFor } from '../db/database.ts'
 import { createInlineKeyStore } from '../keys/inline_keys.ts'
 import type { KeyStore } from '../keys/key_store.ts'
 import { createRemoteKeyStore } from '../keys/remote_keys.ts'
@@ -167,7 +167,7 @@ export function createAuth(config: Config, deps: ServiceDeps = {}): Auth {
   const verifier = createVerifier(config, keys, clock)
   const apiKeys = createApiKeyMatcher(config.apiKeys)
   const sessions = createSessionChecker({
-    query: deps.sessionStore ?? databaseSessionStore(deps.database ?? (() => database(config))),
+    query: deps.sessionStore ?? databaseSessionStore(databaseFor(config, deps)),
     ttlMs: config.sessionCacheTtlMs,
     size: config.sessionCacheSize,
     clock,

@@ -81,6 +81,21 @@ function isDeferredWriteCrash(error: unknown): boolean {
 }
 
 /**
+ * The database client an app is to use: the injected one, or the instance's for `config.dbUrl`
+ * (opened on first use).
+ *
+ * @param config the configuration
+ * @param deps the app's dependencies (`database` overrides)
+ * @returns a function giving the client
+ */
+export function databaseFor(
+  config: Config,
+  deps: { database?: () => postgres.Sql },
+): () => postgres.Sql {
+  return deps.database ?? (() => database(config))
+}
+
+/**
  * Closes the instance's client for `config.dbUrl`, if any; the next {@linkcode database} call
  * creates a new one. For tests and orderly shutdown.
  *
