@@ -229,6 +229,19 @@ export function evaluateTargets(
       '(2) ours, session check ÷ (7) `getUser`',
       ratio(rps['ours-check'], rps['get-user']),
       20,
+    ], // The cost of authentication alone: against the same app without it, headers and CORS
+    // included, so the contract's headers do not count as auth.
+    [
+      'T9',
+      '(1) ours, repeated token ÷ (0′) the same app without auth',
+      ratio(rps['ours-token'], rps.factory),
+      0.9,
+    ],
+    [
+      'T10',
+      '(2) ours, session check ÷ (0′) the same app without auth',
+      ratio(rps['ours-check'], rps.factory),
+      0.85,
     ],
   ]
   return rows.map(([id, description, value, required]) => ({

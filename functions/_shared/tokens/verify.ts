@@ -27,8 +27,11 @@ export interface IgnoringExpiryOptions {
 
 /** Verifies access tokens for one instance. */
 export interface Verifier {
-  /** Verifies a token (cached), returning its identity; throws the {@linkcode ApiError} to answer. */
-  verify(token: string): Promise<AuthContext>
+  /**
+   * Verifies a token, returning its identity (at once for a cached token, a promise otherwise);
+   * throws, or rejects with, the {@linkcode ApiError} to answer.
+   */
+  verify(token: string): AuthContext | Promise<AuthContext>
   /** Like `verify`, but accepts a token whose only fault is a past `exp` (for logout). */
   verifyIgnoringExpiry(token: string, options?: IgnoringExpiryOptions): Promise<AuthContext>
 }
@@ -109,18 +112,26 @@ export function createVerifier(
     return [claims, result.protectedHeader.kid]
   }
 
-  async function verify(token: string): Promise<AuthContext> {
-    const at = clock.now()
+  /** The cached identity of a token still valid at `at`, without a turn of the event loop. */
+  function cached(token: string, at: number): AuthContext | undefined {
     const hit = cache.get(token)
-    if (hit !== undefined) {
-      // Same rule as jose: expired once exp <= now - tolerance, in whole seconds.
-      if (hit.exp <= Math.floor(at / 1000) - tolerance) {
-        cache.delete(token)
-        throw invalidToken('tokenExpired')
-      }
-      if (hit.kid === undefined || keys.isCurrent(hit.kid)) return hit.value
+    if (hit === undefined) return undefined
+    // Same rule as jose: expired once exp <= now - tolerance, in whole seconds.
+    if (hit.exp <= Math.floor(at / 1000) - tolerance) {
       cache.delete(token)
+      throw invalidToken('tokenExpired')
     }
+    if (hit.kid === undefined || keys.isCurrent(hit.kid)) return hit.value
+    cache.delete(token)
+    return undefined
+  }
+
+  function verify(token: string): AuthContext | Promise<AuthContext> {
+    const at = clock.now()
+    return cached(token, at) ?? verifyAndCache(token, at)
+  }
+
+  async function verifyAndCache(token: string, at: number): Promise<AuthContext> {
     const [claims, kid] = await verifyFully(token, at)
     const context = toAuthContext(claims, token)
     cache.set(token, { exp: claims.exp, kid, value: context })
