@@ -317,3 +317,31 @@ Deno.test({
     }
   },
 })
+
+Deno.test({
+  name:
+    "the existence query gives a live session's not_after, so a cached answer ends with it; a passed not_after is refused",
+  ignore,
+  async fn() {
+    const sql = direct()
+    const pool = functionsPath()
+    try {
+      const store = databaseSessionStore(() => pool)
+      const { user, sessionId } = await sessionOf()
+      assertEquals(await store(sessionId, user.id), 'live')
+      const [row] = await sql`
+        update auth.sessions set not_after = now() + interval '1 hour' where id = ${sessionId}
+        returning not_after as at`
+      assertEquals(await store(sessionId, user.id), {
+        state: 'live',
+        liveUntil: new Date(row!.at).getTime(),
+      })
+      await sql`update auth.sessions set not_after = now() - interval '1 second'
+        where id = ${sessionId}`
+      assertEquals(await store(sessionId, user.id), 'refused')
+    } finally {
+      await sql.end()
+      await pool.end()
+    }
+  },
+})

@@ -28,8 +28,9 @@ export function databaseSessionStore(database: () => postgres.Sql): SessionStore
     // Anything unexpected is a refusal, never "live" (fail closed).
     if (row?.state === 'gone') return 'gone'
     if (row?.state !== 'live') return 'refused'
-    const notAfter = row.not_after === null ? undefined : new Date(row.not_after).getTime()
-    return { state: 'live', liveUntil: notAfter }
+    // A session without a `not_after` stays live until a write says otherwise.
+    if (row.not_after === null) return 'live'
+    return { state: 'live', liveUntil: new Date(row.not_after).getTime() }
   }
 }
 
