@@ -29,7 +29,7 @@ import {
   isApiKeyBearer,
 } from './api_keys.ts'
 import { createSessionChecker } from '../sessions/session_check.ts'
-import { databaseSessionStore } from '../sessions/session_store.ts'
+import { databaseRevocationFeed, databaseSessionStore } from '../sessions/session_store.ts'
 import { isApiKeyToken } from '../tokens/api_key_token.ts'
 import { extractBearer } from '../tokens/bearer.ts'
 import type { AuthContext } from '../tokens/identity.ts'
@@ -166,8 +166,17 @@ export function createAuth(config: Config, deps: ServiceDeps = {}): Auth {
   const keys = createKeyStore(config, deps.fetch, clock)
   const verifier = createVerifier(config, keys, clock)
   const apiKeys = createApiKeyMatcher(config.apiKeys)
+  // Pruned rows can only concern expired tokens: a token lives at most this long, give or take
+  // the clock tolerance; a minute more for the clocks of the database and the instance.
+  const keepSeconds = config.maxTokenAgeSeconds + config.clockToleranceSeconds + 60
   const sessions = createSessionChecker({
     query: deps.sessionStore ?? databaseSessionStore(databaseFor(config, deps)),
+    // An injected store without a feed: every answer is re-asked after the TTL.
+    feed: deps.revocationFeed ??
+      (deps.sessionStore
+        ? undefined
+        : databaseRevocationFeed(databaseFor(config, deps), keepSeconds)),
+    feedKeepMs: keepSeconds * 1000,
     ttlMs: config.sessionCacheTtlMs,
     size: config.sessionCacheSize,
     clock,

@@ -14,6 +14,8 @@ export interface BoundedCacheOptions<K, V> {
   maxBytes?: number
   /** The memory an entry is reckoned to hold, in bytes (default 0: bounded by entries only). */
   sizeOf?: (key: K, value: V) => number
+  /** Told of every entry that leaves the cache (evicted, deleted or replaced), for indexes. */
+  onRemove?: (key: K, value: V) => void
 }
 
 /** A bounded least-recently-used map. */
@@ -44,7 +46,7 @@ export interface BoundedCache<K, V> {
  * @returns the cache
  */
 export function createBoundedCache<K, V>(options: BoundedCacheOptions<K, V>): BoundedCache<K, V> {
-  const { maxEntries, maxBytes = Infinity, sizeOf = () => 0 } = options
+  const { maxEntries, maxBytes = Infinity, sizeOf = () => 0, onRemove } = options
   // A Map iterates in insertion order: re-inserting on each hit makes the first key the LRU one.
   const entries = new Map<K, { value: V; bytes: number }>()
   // The LRU key is the next one this iterator yields: Map iterators are live and only move
@@ -59,6 +61,7 @@ export function createBoundedCache<K, V>(options: BoundedCacheOptions<K, V>): Bo
     if (entry === undefined) return
     entries.delete(key)
     bytes -= entry.bytes
+    onRemove?.(key, entry.value)
   }
 
   function evictOldest(): void {

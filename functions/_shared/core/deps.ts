@@ -15,8 +15,53 @@ import type { Clock } from './clock.ts'
  */
 export type SessionState = 'live' | 'gone' | 'refused'
 
+/** A store's answer with, for a live session, the time (ms since the epoch) it ends by itself. */
+export interface SessionAnswer {
+  /** The state. */
+  state: SessionState
+  /** When a live session stops being live without any write (its `not_after`). */
+  liveUntil?: number
+}
+
 /** Asks the session store about `sessionId` for `userId`. */
-export type SessionStore = (sessionId: string, userId: string) => Promise<SessionState>
+export type SessionStore = (
+  sessionId: string,
+  userId: string,
+) => Promise<SessionState | SessionAnswer>
+
+/**
+ * One entry of the revocation log: a session that ended, or a user banned, soft-deleted or
+ * deleted. `xid` is the writing transaction's id (xid8, as decimal text).
+ */
+export interface Revocation {
+  /** The log row's id, unique: the same row may come in several polls. */
+  id: string
+  /** The writing transaction's id. */
+  xid: string
+  /** The reason. */
+  reason: 'session_ended' | 'user_banned' | 'user_soft_deleted' | 'user_deleted'
+  /** The ended session (for `session_ended`). */
+  sessionId?: string
+  /** The user. */
+  userId?: string
+}
+
+/** What one poll of the revocation log returns. */
+export interface RevocationPage {
+  /** The watermark for the next poll (the poll snapshot's xmin, xid8 as text). */
+  watermark: string
+  /** The rows written by transactions with an id at or above the given watermark. */
+  entries: Revocation[]
+}
+
+/**
+ * One poll of the revocation log: rows since `watermark` (undefined on the first poll, which only
+ * establishes the watermark); with `prune`, rows older than the longest token life are deleted.
+ */
+export type RevocationFeed = (
+  watermark: string | undefined,
+  prune: boolean,
+) => Promise<RevocationPage>
 
 /** The outside dependencies of an instance, for tests and special deployments. */
 export interface ServiceDeps {
@@ -26,6 +71,11 @@ export interface ServiceDeps {
   fetch?: typeof fetch
   /** The session store (default `public.auth_session_state` through `SUPABASE_DB_URL`). */
   sessionStore?: SessionStore
+  /**
+   * The revocation log (default `public.auth_revocations_since` through `SUPABASE_DB_URL`, unless
+   * a `sessionStore` is injected without one: then every answer is re-asked after the TTL).
+   */
+  revocationFeed?: RevocationFeed
   /** The PostgreSQL client (default one per instance from `SUPABASE_DB_URL`, opened on first use). */
   database?: () => postgres.Sql
 }

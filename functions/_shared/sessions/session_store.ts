@@ -1,12 +1,13 @@
 /**
- * The session store of production: `public.auth_session_state` in PostgreSQL (migration
- * `20260101000500_auth_session_state.sql`), a `SECURITY DEFINER` function because `auth.sessions`
- * has row level security with no policies.
+ * The session store and revocation feed of production, in PostgreSQL: `public.auth_session_lookup`
+ * (migrations `20260101000500_auth_session_state.sql`, `20260101000700_auth_revocation_feed.sql`)
+ * and `public.auth_revocations_since`, `SECURITY DEFINER` functions because `auth.sessions` has
+ * row level security with no policies and the log is reachable by no API role.
  *
  * @module
  */
 import type postgres from 'postgres'
-import type { SessionState, SessionStore } from '../core/deps.ts'
+import type { Revocation, RevocationFeed, SessionStore } from '../core/deps.ts'
 import { withRecovery } from '../db/database.ts'
 
 /**
@@ -22,9 +23,64 @@ export function databaseSessionStore(database: () => postgres.Sql): SessionStore
     // A read: safe to repeat when the pool handed it a connection that had closed.
     const rows = await withRecovery(sql, () =>
       sql`
-      select public.auth_session_state(${sessionId}::uuid, ${userId}::uuid) as state`)
-    const state = rows[0]?.state
+      select state, not_after from public.auth_session_lookup(${sessionId}::uuid, ${userId}::uuid)`)
+    const row = rows[0]
     // Anything unexpected is a refusal, never "live" (fail closed).
-    return state === 'live' || state === 'gone' ? state as SessionState : 'refused'
+    if (row?.state === 'gone') return 'gone'
+    if (row?.state !== 'live') return 'refused'
+    // A session without a `not_after` stays live until a write says otherwise.
+    if (row.not_after === null) return 'live'
+    return { state: 'live', liveUntil: new Date(row.not_after).getTime() }
+  }
+}
+
+const REASONS = new Set<Revocation['reason']>([
+  'session_ended',
+  'user_banned',
+  'user_soft_deleted',
+  'user_deleted',
+])
+const XID = /^[0-9]{1,20}$/
+
+/**
+ * Builds the revocation feed on the instance's database client: one statement per poll, so it
+ * works through a transaction pooler.
+ *
+ * @param database the client, opened on first use
+ * @param keepSeconds how long the log keeps a row when this poll prunes (the longest token life)
+ * @returns the feed
+ */
+export function databaseRevocationFeed(
+  database: () => postgres.Sql,
+  keepSeconds: number,
+): RevocationFeed {
+  return async (watermark, prune) => {
+    const sql = database()
+    // Safe to repeat: a prune deletes only what any later poll would delete too.
+    const rows = await withRecovery(sql, () =>
+      sql`
+      select public.auth_revocations_since(${watermark ?? null}::xid8, ${
+        prune ? keepSeconds : null
+      }::integer) as feed`)
+    const feed = rows[0]?.feed as { watermark?: unknown; entries?: unknown } | undefined
+    // A page that cannot be read is a failed poll (503), never an empty one.
+    if (typeof feed?.watermark !== 'string' || !XID.test(feed.watermark)) {
+      throw new Error('revocation feed: unexpected answer')
+    }
+    if (!Array.isArray(feed.entries)) throw new Error('revocation feed: unexpected answer')
+    const entries: Revocation[] = feed.entries.map((row: Record<string, unknown>) => {
+      if (
+        typeof row.id !== 'string' || typeof row.xid !== 'string' || !XID.test(row.xid) ||
+        !REASONS.has(row.reason as Revocation['reason'])
+      ) throw new Error('revocation feed: unexpected row')
+      return {
+        id: row.id,
+        xid: row.xid,
+        reason: row.reason as Revocation['reason'],
+        sessionId: typeof row.session_id === 'string' ? row.session_id : undefined,
+        userId: typeof row.user_id === 'string' ? row.user_id : undefined,
+      }
+    })
+    return { watermark: feed.watermark, entries }
   }
 }
