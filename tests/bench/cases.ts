@@ -174,9 +174,13 @@ export function decompose(rps: Record<string, number>): Step[] {
 export interface Target {
   id: string
   description: string
-  /** The measured ratio, or null when a row it needs did not run. */
+  /** The measured value, or null when a row it needs did not run. */
   value: number | null
   required: number
+  /** Whether the value must reach `required` (a ratio) or stay under it (a load, a cost). */
+  bound: 'at least' | 'at most'
+  /** The value's unit in the report (`×` for ratios). */
+  unit: string
   met: boolean | null
 }
 
@@ -190,6 +194,7 @@ export interface Target {
 export function evaluateTargets(
   rps: Record<string, number>,
   inProcess: { jose_unique: number; ours_unique: number } | null,
+  extra: { feedQueriesPerSecond?: number; coldStartRatio?: number } = {},
 ): Target[] {
   const ratio = (a: number | undefined, b: number | undefined) =>
     a === undefined || b === undefined ? null : a / b
@@ -244,11 +249,41 @@ export function evaluateTargets(
       0.85,
     ],
   ]
-  return rows.map(([id, description, value, required]) => ({
+  const atLeast = rows.map(([id, description, value, required]): Target => ({
     id,
     description,
     value,
     required,
+    bound: 'at least',
+    unit: '×',
     met: value === null ? null : value >= required,
   }))
+  const atMost: [string, string, number | undefined, number, string][] = [
+    [
+      'T7',
+      'database queries per second at steady state, 10,000 live sessions on one instance (feed)',
+      extra.feedQueriesPerSecond,
+      2,
+      ' q/s',
+    ],
+    [
+      'T8',
+      'cold start of `me` ÷ cold start of `@supabase/server` (medians, same run)',
+      extra.coldStartRatio,
+      0.9,
+      '×',
+    ],
+  ]
+  return [
+    ...atLeast,
+    ...atMost.map(([id, description, value, required, unit]): Target => ({
+      id,
+      description,
+      value: value ?? null,
+      required,
+      bound: 'at most',
+      unit,
+      met: value === undefined ? null : value <= required,
+    })),
+  ]
 }

@@ -27,6 +27,7 @@
  *
  * @module
  */
+import { decodeJwt } from 'jose'
 import { dirname, join } from 'node:path'
 import { type BenchStack, mintTokens, startBenchStack } from './bench_stack.ts'
 import { CASES, decompose, evaluateTargets, type SharedEnv } from './cases.ts'
@@ -35,6 +36,7 @@ import { type CountingProxy, startCountingProxy } from './counting_proxy.ts'
 import { machineInfo, runCacheMemory, runVerifyBench } from './in_process.ts'
 import { type BenchReport, type CaseResult, markdown, toJson } from './report.ts'
 import { pickRound, runCase, type RunContext } from './run_case.ts'
+import { measureSessionLoad } from './session_load.ts'
 import { ensureWrk } from './wrk.ts'
 
 function option(name: string, fallback: string): string {
@@ -178,6 +180,17 @@ async function main(): Promise<void> {
       })
       : []
     const rps = Object.fromEntries(cases.map((c) => [c.id, c.requestsPerSecond]))
+    log('session check load: 1, 100 and 10,000 live sessions, feed and per-session')
+    const sessionLoad = await measureSessionLoad({
+      adminDbUrl: stack.info.dbUrl,
+      functionsDbUrl: stack.info.functionsDbUrl,
+      userId: String(decodeJwt(bench.accessToken).sub),
+      sizes: [1, 100, 10_000],
+      seconds: 3,
+    })
+    const feedAtScale = sessionLoad.find((l) => l.mode === 'feed' && l.sessions === 10_000)
+    const coldMe = cold.find((c) => c.label.startsWith('edge-auth `me`'))?.medianMs
+    const coldPeer = cold.find((c) => c.label.startsWith('`@supabase/server`'))?.medianMs
     const report: BenchReport = {
       date: new Date().toISOString(),
       machine: await machineInfo(wrk),
@@ -186,7 +199,11 @@ async function main(): Promise<void> {
       verifyInProcess: verifyJson,
       coldStart: cold,
       tokenCacheMemory: memory,
-      targets: evaluateTargets(rps, verifyJson?.ops_per_second ?? null),
+      sessionLoad,
+      targets: evaluateTargets(rps, verifyJson?.ops_per_second ?? null, {
+        feedQueriesPerSecond: feedAtScale?.queriesPerSecond,
+        coldStartRatio: coldMe !== undefined && coldPeer ? coldMe / coldPeer : undefined,
+      }),
       steps: decompose(rps),
     }
     await Deno.mkdir(dirname(out), { recursive: true })

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { SessionLoad } from './session_load.ts'
 import type { Load, Step, Target } from './cases.ts'
 
 /** One measured row. */
@@ -73,6 +74,8 @@ export interface BenchReport {
   verifyInProcess: VerifyInProcess | null
   coldStart: ColdStart[]
   tokenCacheMemory: CacheMemory[] | null
+  /** Database queries per second of the session check (target T7), if it ran. */
+  sessionLoad: SessionLoad[] | null
   targets: Target[]
   /** T1 and T2 split into layers (see `decompose`). */
   steps: Step[]
@@ -140,13 +143,23 @@ export function markdown(report: BenchReport): string {
   }
   lines.push('', '| target | measured | required | met |', '|---|---:|---:|---|')
   for (const t of report.targets) {
-    const value = t.value === null ? 'not run' : `${number(t.value, 2)}×`
+    const value = t.value === null ? 'not run' : `${number(t.value, 2)}${t.unit}`
     const met = t.met === null
       ? '—'
       : t.met
       ? 'yes'
-      : `**no** (${number(t.value! / t.required * 100)} % of it)`
-    lines.push(`| ${t.id} ${t.description} | ${value} | ≥ ${t.required}× | ${met} |`)
+      : `**no** (${number(t.value! / t.required * 100)} % of the ${
+        t.bound === 'at least' ? 'target' : 'bound'
+      })`
+    const bound = t.bound === 'at least' ? '≥' : '≤'
+    lines.push(`| ${t.id} ${t.description} | ${value} | ${bound} ${t.required}${t.unit} | ${met} |`)
+  }
+  for (const load of report.sessionLoad ?? []) {
+    lines.push(
+      `Session check load, ${number(load.sessions)} live sessions, ${load.mode}: ${
+        number(load.queriesPerSecond, 1)
+      } database queries/s.`,
+    )
   }
   if (report.steps.length > 0) {
     lines.push(
@@ -237,6 +250,11 @@ export function toJson(report: BenchReport): unknown {
       runs: c.runsMs.map((ms) => round(ms, 1)),
     })),
     token_cache_memory: report.tokenCacheMemory,
+    session_load: report.sessionLoad?.map((l) => ({
+      sessions: l.sessions,
+      mode: l.mode,
+      queries_per_second: round(l.queriesPerSecond, 2),
+    })) ?? null,
     targets: report.targets.map((t) => ({
       ...t,
       value: t.value === null ? null : round(t.value, 3),
