@@ -71,12 +71,6 @@ interface Cached {
   until: number
 }
 
-interface Pending {
-  answer: Promise<boolean>
-  /** Set when a feed entry concerning the pair came while the query ran: its answer is not kept. */
-  stale: boolean
-}
-
 /**
  * Creates a session checker. Only `gone` is remembered for good, keyed by the session alone:
  * the session does not exist for anyone. `live` and `refused` are keyed by the (session, user)
@@ -103,7 +97,9 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
   })
   const gone = createBoundedCache<string, true>({ maxEntries: size })
   // Bounded by the requests in flight: an entry lives only while its query runs.
-  const pending = new Map<string, Pending>()
+  const pending = new Map<string, Promise<boolean>>()
+  // Queries a feed entry concerned while they ran: their answers are not kept.
+  const overtaken = new Set<string>()
 
   // The feed's state: the next poll's watermark (undefined until the first poll succeeded), when
   // the last successful poll was sent, the one poll in flight, the rows already applied.
@@ -151,17 +147,18 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
     if (entry.reason === 'session_ended' && entry.sessionId !== undefined) {
       const sessionId = entry.sessionId
       let known = dropAll(bySession, sessionId)
-      for (const [key, running] of pending) {
-        if (key.startsWith(`${sessionId} `)) running.stale = known = true
+      for (const key of pending.keys()) {
+        if (key.startsWith(`${sessionId} `)) {
+          overtaken.add(key)
+          known = true
+        }
       }
       // Only sessions this instance has seen: others would only push real entries out.
       if (known) forget(sessionId)
     } else if (entry.userId !== undefined) {
       const userId = entry.userId
       dropAll(byUser, userId)
-      for (const [key, running] of pending) {
-        if (key.endsWith(` ${userId}`)) running.stale = true
-      }
+      for (const key of pending.keys()) if (key.endsWith(` ${userId}`)) overtaken.add(key)
     }
   }
 
@@ -180,7 +177,7 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
       if (watermark !== undefined && sentAt - polledAt >= feedKeepMs) {
         // Rows of the gap may have been pruned: nothing cached before it can be vouched for.
         answers.deleteWhere(() => true)
-        for (const running of pending.values()) running.stale = true
+        for (const key of pending.keys()) overtaken.add(key)
       }
       const since = watermark === undefined ? undefined : BigInt(watermark)
       for (const entry of page.entries) {
@@ -205,7 +202,6 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
   }
 
   async function ask(sessionId: string, userId: string, key: string): Promise<boolean> {
-    const running = pending.get(key)!
     // The TTL runs from the question, not the answer: a slow query must not extend it.
     const askedAt = clock.now()
     let answer: SessionState | SessionAnswer
@@ -221,7 +217,7 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
       return false
     }
     const live = state === 'live'
-    if (ttlMs > 0 && !gone.has(sessionId) && !running.stale) {
+    if (ttlMs > 0 && !gone.has(sessionId) && !overtaken.has(key)) {
       const until = live && feed !== undefined ? liveUntil : askedAt + ttlMs
       remember(sessionId, userId, key, {
         live,
@@ -250,13 +246,15 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
     // An answer is covered by later polls only when asked after a first poll has set the
     // watermark: a revocation between the query and that poll would be in no poll's rows.
     if (feed !== undefined && watermark === undefined) await poll()
-    let running = pending.get(key)
-    if (running === undefined) {
-      running = { answer: Promise.resolve(false), stale: false }
-      pending.set(key, running)
-      running.answer = ask(sessionId, userId, key).finally(() => pending.delete(key))
+    let answer = pending.get(key)
+    if (answer === undefined) {
+      answer = ask(sessionId, userId, key).finally(() => {
+        pending.delete(key)
+        overtaken.delete(key)
+      })
+      pending.set(key, answer)
     }
-    const active = await running.answer
+    const active = await answer
     // A logout through this instance while the query ran wins over its answer.
     return active && !gone.has(sessionId)
   }
