@@ -138,6 +138,12 @@ const REQUIRED_ENV: Record<RequiredSetting, string> = {
   secretKey: 'SUPABASE_SECRET_KEYS',
 }
 
+/** The settings that pick which key a required key setting uses. */
+const KEY_NAME_VARIABLES: Partial<Record<RequiredSetting, string>> = {
+  publishableKey: 'EDGE_AUTH_PUBLISHABLE_KEY_NAME',
+  secretKey: 'EDGE_AUTH_SECRET_KEY_NAME',
+}
+
 /** The project's settings under their old names, which no hosted project can set. */
 const DEPRECATED_NAMES: Readonly<Record<string, string>> = {
   EDGE_AUTH_JWKS_URL: 'SUPABASE_JWKS_URL',
@@ -193,6 +199,7 @@ export function loadConfig(env: EnvReader = Deno.env, options: LoadConfigOptions
     ),
   })
 
+  const jwksUrl = read('EDGE_AUTH_JWKS_URL')
   const config: Config = {
     supabaseUrl,
     apiKeys,
@@ -200,10 +207,10 @@ export function loadConfig(env: EnvReader = Deno.env, options: LoadConfigOptions
     secretKey: keyNamed(apiKeys.secret, read('EDGE_AUTH_SECRET_KEY_NAME')),
     dbUrl: parseDbUrl(read('SUPABASE_DB_URL')),
     inlineKeys: parseInlineKeys(read('SUPABASE_JWKS')),
-    jwksUrl: parseServiceUrl(
-      read('EDGE_AUTH_JWKS_URL') === undefined ? 'SUPABASE_URL' : 'EDGE_AUTH_JWKS_URL',
-      read('EDGE_AUTH_JWKS_URL') ?? `${base}/auth/v1/.well-known/jwks.json`,
-    )!,
+    // The default is derived from SUPABASE_URL, so that is the variable a bad default is blamed on.
+    jwksUrl: jwksUrl === undefined
+      ? parseServiceUrl('SUPABASE_URL', `${base}/auth/v1/.well-known/jwks.json`)!
+      : parseServiceUrl('EDGE_AUTH_JWKS_URL', jwksUrl)!,
     issuer: read('EDGE_AUTH_JWT_ISSUER') ?? `${base}/auth/v1`,
     audience: read('EDGE_AUTH_JWT_AUDIENCE') ?? 'authenticated',
     legacySecret: parseSecret(read('EDGE_AUTH_JWT_SECRET')),
@@ -241,20 +248,13 @@ export function loadConfig(env: EnvReader = Deno.env, options: LoadConfigOptions
     throw new ConfigError('EDGE_AUTH_JWT_ISSUER', 'must be an absolute URL')
   }
   for (const setting of options.require ?? []) {
-    if (config[setting] === undefined) {
-      const named = setting === 'publishableKey'
-        ? read('EDGE_AUTH_PUBLISHABLE_KEY_NAME')
-        : setting === 'secretKey'
-        ? read('EDGE_AUTH_SECRET_KEY_NAME')
-        : undefined
-      if (named !== undefined) {
-        const variable = setting === 'publishableKey'
-          ? 'EDGE_AUTH_PUBLISHABLE_KEY_NAME'
-          : 'EDGE_AUTH_SECRET_KEY_NAME'
-        throw new ConfigError(variable, 'names a key the project does not have')
-      }
-      throw new ConfigError(REQUIRED_ENV[setting], 'is required by this function')
+    if (config[setting] !== undefined) continue
+    // A key missing because a setting named one the project lacks: that setting is at fault.
+    const nameVariable = KEY_NAME_VARIABLES[setting]
+    if (nameVariable !== undefined && read(nameVariable) !== undefined) {
+      throw new ConfigError(nameVariable, 'names a key the project does not have')
     }
+    throw new ConfigError(REQUIRED_ENV[setting], 'is required by this function')
   }
   return Object.freeze(config)
 }
