@@ -1,6 +1,7 @@
 // Assertions shared by the authentication tests: the RFC 6750 answer of each case
 // (the README's error table) and the no-echo rule (no token, segment or secret in any header or body), checked on every response.
 import { assert, assertEquals } from '@std/assert'
+import type { Credential } from '../../functions/_shared/auth/authenticate.ts'
 import { type DescriptionKey, DESCRIPTIONS, REALM } from '../../functions/_shared/core/errors.ts'
 
 /** Options of {@linkcode assertNoEcho}. */
@@ -109,4 +110,16 @@ export async function assertMe(
   assertEquals(body.user.id, expected.sub)
   assertEquals(body.session.id, expected.session_id)
   return body
+}
+
+/**
+ * What the test apps of `requireCredentials` answer: which credential a request was taken with.
+ *
+ * @param credential `c.var.credential`
+ * @returns `{kind: 'user', user}` with the user's id, or the key's kind and name
+ */
+export function credentialBody(credential: Credential): Record<string, string> {
+  return credential.kind === 'user'
+    ? { kind: 'user', user: credential.context.user.id }
+    : { kind: credential.kind, name: credential.name }
 }

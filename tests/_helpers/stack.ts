@@ -11,6 +11,7 @@ import type { PoolerMode } from '../../supabase/local/pooler.ts'
 import { startEphemeralStack } from '../../supabase/local/ephemeral.ts'
 import type { LocalStack } from '../../supabase/local/stack.ts'
 import type { StackInfo } from '../../supabase/local/state.ts'
+import { createClient } from '@supabase/supabase-js'
 
 /** The connection details of the stack under test (the contents of its stack.json). */
 export type TestStack = StackInfo
@@ -226,6 +227,21 @@ export async function loginUser(user: TestUser, stack: TestStack = testStack()) 
   const text = await response.text()
   if (response.status !== 200) throw new Error(`login answered ${response.status}: ${text}`)
   return JSON.parse(text) as SessionTokens
+}
+
+/**
+ * Signs a user in with supabase-js created with the stack's publishable key, straight through the
+ * gateway to the auth server, as a browser or app would.
+ *
+ * @param user the user
+ * @param stack the stack (default {@linkcode testStack})
+ * @returns what `signInWithPassword` returned
+ */
+export function signInWithSupabaseJs(user: TestUser, stack: TestStack = testStack()) {
+  const supabase = createClient(stack.url, stack.publishableKey, {
+    auth: { persistSession: false, autoRefreshToken: false },
+  })
+  return supabase.auth.signInWithPassword({ email: user.email, password: user.password })
 }
 
 /**

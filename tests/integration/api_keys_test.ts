@@ -5,10 +5,14 @@
  * (`EDGE_AUTH_LEGACY_KEYS=off`), and supabase-js with the publishable key.
  */
 import { assert, assertEquals, assertExists, assertMatch } from '@std/assert'
-import { createClient } from '@supabase/supabase-js'
 import { join } from 'node:path'
 import { type GatewayKeys, startGateway } from '../../supabase/local/gateway.ts'
-import { createTestUser, hasAuthServer, testStack } from '../_helpers/stack.ts'
+import {
+  createTestUser,
+  hasAuthServer,
+  signInWithSupabaseJs,
+  testStack,
+} from '../_helpers/stack.ts'
 
 const keys: GatewayKeys = {
   publishableKey: 'sb_publishable_test',
@@ -277,13 +281,7 @@ Deno.test({
   async fn() {
     const stack = testStack()
     const user = await createTestUser()
-    const supabase = createClient(stack.url, stack.publishableKey, {
-      auth: { persistSession: false, autoRefreshToken: false },
-    })
-    const { data, error } = await supabase.auth.signInWithPassword({
-      email: user.email,
-      password: user.password,
-    })
+    const { data, error } = await signInWithSupabaseJs(user, stack)
     assertEquals(error, null)
     assertExists(data.session)
     const response = await fetch(`${stack.functionsUrl}/me`, {

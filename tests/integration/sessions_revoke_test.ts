@@ -15,7 +15,7 @@ import {
 } from '../../functions/_shared/hono/adapter.ts'
 import { createSessionsApp } from '../../functions/sessions/app.ts'
 import { startGateway } from '../../supabase/local/gateway.ts'
-import { assertAuthError, assertMe, assertNoEcho } from '../_helpers/assert_auth.ts'
+import { assertAuthError, assertMe, assertNoEcho, credentialBody } from '../_helpers/assert_auth.ts'
 import { closedPort } from '../_helpers/local_server.ts'
 import { eventually } from '../_helpers/poll.ts'
 import { quietly } from '../_helpers/quietly.ts'
@@ -323,12 +323,7 @@ function userOrSecretApp(seen: (authorization: string | null) => void) {
   const app = createFunctionApp<CredentialEnv>('whoami', { corsOrigins: '*', methods: ['GET'] })
   app.get('/', requireCredentials(auth, ['user', 'secret']), (c) => {
     seen(c.req.header('Authorization') ?? null)
-    const credential = c.var.credential
-    return c.json(
-      credential.kind === 'user'
-        ? { kind: 'user', user: credential.context.user.id }
-        : { kind: credential.kind, name: credential.name },
-    )
+    return c.json(credentialBody(c.var.credential))
   })
   return app
 }

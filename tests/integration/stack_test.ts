@@ -14,7 +14,6 @@ import {
   assertStringIncludes,
   assertThrows,
 } from '@std/assert'
-import { createClient } from '@supabase/supabase-js'
 import { createRemoteJWKSet, decodeProtectedHeader, importJWK, jwtVerify, SignJWT } from 'jose'
 import postgres from 'postgres'
 import { join } from 'node:path'
@@ -29,6 +28,7 @@ import { startStack } from '../../supabase/local/stack.ts'
 import {
   createTestUser,
   hasAuthServer,
+  signInWithSupabaseJs,
   stackControl,
   startTestStack,
   testStack,
@@ -106,13 +106,7 @@ Deno.test({
   async fn() {
     const stack = testStack()
     const user = await createTestUser()
-    const supabase = createClient(stack.url, stack.publishableKey, {
-      auth: { persistSession: false, autoRefreshToken: false },
-    })
-    const { data, error } = await supabase.auth.signInWithPassword({
-      email: user.email,
-      password: user.password,
-    })
+    const { data, error } = await signInWithSupabaseJs(user, stack)
     assertEquals(error, null)
     assertExists(data.session)
     const { payload, protectedHeader } = await jwtVerify(

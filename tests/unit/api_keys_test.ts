@@ -17,7 +17,7 @@ import {
   type CredentialEnv,
   requireCredentials,
 } from '../../functions/_shared/hono/adapter.ts'
-import { assertAuthError, assertNoEcho } from '../_helpers/assert_auth.ts'
+import { assertAuthError, assertNoEcho, credentialBody } from '../_helpers/assert_auth.ts'
 import { testConfig } from '../_helpers/jwks_server.ts'
 import { quietly } from '../_helpers/quietly.ts'
 import { claims, generateKeyPair, ISSUER, jwksOf, sign } from '../_helpers/keys.ts'
@@ -54,12 +54,7 @@ function credentialApp() {
   }
   for (const [path, accepted] of Object.entries(routes)) {
     app.get(path, requireCredentials(auth, accepted), (c) => {
-      const credential = c.var.credential
-      return c.json(
-        credential.kind === 'user'
-          ? { kind: 'user', user: credential.context.user.id }
-          : { kind: credential.kind, name: credential.name },
-      )
+      return c.json(credentialBody(c.var.credential))
     })
   }
   return app
