@@ -7,6 +7,7 @@
 
 // The same builder as the functions' own responses, so the stack's answers cannot drift from them.
 export { jsonResponse } from '../../functions/_shared/http/responses.ts'
+import { timingSafeEqual as timingSafeBytesEqual } from '../../functions/_shared/core/timing_safe.ts'
 import { jsonResponse } from '../../functions/_shared/http/responses.ts'
 
 /**
@@ -35,11 +36,6 @@ export function errorResponse(
  * @returns true when equal
  */
 export function timingSafeEqual(a: string, b: string): boolean {
-  const left = new TextEncoder().encode(a)
-  const right = new TextEncoder().encode(b)
-  let diff = left.length ^ right.length
-  for (let i = 0; i < Math.max(left.length, right.length); i++) {
-    diff |= (left[i] ?? 0) ^ (right[i] ?? 0)
-  }
-  return diff === 0
+  const encoder = new TextEncoder()
+  return timingSafeBytesEqual(encoder.encode(a), encoder.encode(b))
 }

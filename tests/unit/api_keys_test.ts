@@ -3,11 +3,8 @@
 // kinds of credential (a bearer that is present but invalid never falls through; an API key in the
 // bearer slot is not a user credential), driven through `app.request()`.
 import { assert, assertEquals, assertRejects } from '@std/assert'
-import {
-  createApiKeyMatcher,
-  isApiKeyBearer,
-  timingSafeEqual,
-} from '../../functions/_shared/auth/api_keys.ts'
+import { createApiKeyMatcher, isApiKeyBearer } from '../../functions/_shared/auth/api_keys.ts'
+import { timingSafeEqual } from '../../functions/_shared/core/timing_safe.ts'
 import { type AcceptedCredential, createAuth } from '../../functions/_shared/auth/authenticate.ts'
 import { ConfigError } from '../../functions/_shared/core/config.ts'
 import type { SessionStore } from '../../functions/_shared/core/deps.ts'

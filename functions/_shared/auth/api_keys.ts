@@ -12,6 +12,7 @@
  * @module
  */
 import { type ApiKeys, ConfigError } from '../core/config.ts'
+import { timingSafeEqual } from '../core/timing_safe.ts'
 import { isApiKeyToken } from '../tokens/api_key_token.ts'
 
 /** The two kinds of project API key. */
@@ -118,21 +119,6 @@ export function createApiKeyMatcher(keys: ApiKeys): ApiKeyMatcher {
       return matched
     },
   }
-}
-
-/**
- * Compares two byte arrays in time that depends only on their lengths (equal here: two
- * HMAC-SHA-256 digests), never on where they first differ.
- *
- * @param a one array
- * @param b the other
- * @returns true when both hold the same bytes
- */
-export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  let difference = 0
-  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!
-  return difference === 0
 }
 
 /**

@@ -169,13 +169,12 @@ export function createAuth(config: Config, deps: ServiceDeps = {}): Auth {
   // Pruned rows can only concern expired tokens: a token lives at most this long, give or take
   // the clock tolerance; a minute more for the clocks of the database and the instance.
   const keepSeconds = config.maxTokenAgeSeconds + config.clockToleranceSeconds + 60
+  const database = databaseFor(config, deps)
   const sessions = createSessionChecker({
-    query: deps.sessionStore ?? databaseSessionStore(databaseFor(config, deps)),
+    query: deps.sessionStore ?? databaseSessionStore(database),
     // An injected store without a feed: every answer is re-asked after the TTL.
     feed: deps.revocationFeed ??
-      (deps.sessionStore
-        ? undefined
-        : databaseRevocationFeed(databaseFor(config, deps), keepSeconds)),
+      (deps.sessionStore ? undefined : databaseRevocationFeed(database, keepSeconds)),
     feedKeepMs: keepSeconds * 1000,
     ttlMs: config.sessionCacheTtlMs,
     size: config.sessionCacheSize,
