@@ -278,6 +278,37 @@ function fieldValue(): fc.Arbitrary<unknown> {
   )
 }
 
+/**
+ * Bodies that are not a JSON object of fields: any JSON value, arbitrary text (binary code units
+ * or JSON text) and arbitrary bytes, with the weights given in that order.
+ *
+ * @param maxLength the longest text or byte body
+ * @param weights of the JSON value, the text and the bytes
+ * @returns the weighted arbitraries, for `fc.oneof`
+ */
+export function rawBodies(maxLength: number, [json, text, bytes]: [number, number, number]) {
+  return [
+    {
+      weight: json,
+      arbitrary: fc.record({ kind: fc.constant('json' as const), value: fc.jsonValue() }),
+    },
+    {
+      weight: text,
+      arbitrary: fc.record({
+        kind: fc.constant('text' as const),
+        text: fc.oneof(fc.string({ unit: 'binary', maxLength }), fc.json()),
+      }),
+    },
+    {
+      weight: bytes,
+      arbitrary: fc.record({
+        kind: fc.constant('bytes' as const),
+        bytes: fc.uint8Array({ maxLength }),
+      }),
+    },
+  ]
+}
+
 /** The arbitrary of a request to a grant route whose body has `fields`. */
 export function grantRecipe(fields: readonly string[]): fc.Arbitrary<GrantRecipe> {
   const names = fc.oneof(
@@ -331,24 +362,7 @@ export function grantRecipe(fields: readonly string[]): fc.Arbitrary<GrantRecipe
           fields: fc.array(fc.tuple(names, fieldValue()), { maxLength: 4 }),
         }),
       },
-      {
-        weight: 2,
-        arbitrary: fc.record({ kind: fc.constant('json' as const), value: fc.jsonValue() }),
-      },
-      {
-        weight: 2,
-        arbitrary: fc.record({
-          kind: fc.constant('text' as const),
-          text: fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.json()),
-        }),
-      },
-      {
-        weight: 1,
-        arbitrary: fc.record({
-          kind: fc.constant('bytes' as const),
-          bytes: fc.uint8Array({ maxLength: 200 }),
-        }),
-      },
+      ...rawBodies(200, [2, 2, 1]),
       {
         weight: 1,
         arbitrary: fc.record({

@@ -7,7 +7,7 @@
  * @module
  */
 import fc from 'fast-check'
-import { anyJson, type GrantRecipe, grantRecipe, latin1 } from './fuzz_recipes.ts'
+import { anyJson, type GrantRecipe, grantRecipe, latin1, rawBodies } from './fuzz_recipes.ts'
 
 /**
  * Characters that stress storage, comparison and display: NUL, lone surrogates, C0 and C1
@@ -158,24 +158,7 @@ function bodyRecipe(field: string): fc.Arbitrary<BodyRecipe> {
         array: fc.boolean(),
       }),
     },
-    {
-      weight: 1,
-      arbitrary: fc.record({ kind: fc.constant('json' as const), value: fc.jsonValue() }),
-    },
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        kind: fc.constant('text' as const),
-        text: fc.oneof(fc.string({ unit: 'binary', maxLength: 100 }), fc.json()),
-      }),
-    },
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        kind: fc.constant('bytes' as const),
-        bytes: fc.uint8Array({ maxLength: 100 }),
-      }),
-    },
+    ...rawBodies(100, [1, 1, 1]),
     {
       weight: 1,
       arbitrary: fc.record({ kind: fc.constant('bom' as const), value: hostileText }),
