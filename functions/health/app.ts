@@ -1,8 +1,7 @@
 import type { Hono } from 'hono'
-import type postgres from 'postgres'
 import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
 import type { Config } from '../_shared/core/config.ts'
-import { databaseFor, withRecovery } from '../_shared/db/database.ts'
+import { databaseFor, type Sql, withRecovery } from '../_shared/db/database.ts'
 import { createFunctionApp, methodNotAllowed } from '../_shared/hono/adapter.ts'
 import { jsonResponse } from '../_shared/http/responses.ts'
 
@@ -40,9 +39,9 @@ export function createHealthApp(config: Config, deps: AppDeps = {}): Hono {
 }
 
 /** The database probe: `select 1` on the instance's client. */
-async function ping(database: () => postgres.Sql): Promise<void> {
+async function ping(database: () => Sql): Promise<void> {
   const sql = database()
-  await withRecovery(sql, () => sql`select 1`)
+  await withRecovery(() => sql`select 1`)
 }
 
 // A real timer, not the injected clock: it bounds real I/O.

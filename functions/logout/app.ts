@@ -1,9 +1,8 @@
 import type { Hono } from 'hono'
-import type postgres from 'postgres'
 import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
 import type { Config } from '../_shared/core/config.ts'
 import { ApiError, invalidRequest, unavailable } from '../_shared/core/errors.ts'
-import { databaseFor, withRecovery } from '../_shared/db/database.ts'
+import { databaseFor, type Sql, withRecovery } from '../_shared/db/database.ts'
 import { isDatabaseUnavailable } from '../_shared/db/database_errors.ts'
 import {
   type AuthEnv,
@@ -88,16 +87,15 @@ async function endOnAuthServer(
 }
 
 async function endInDatabase(
-  sql: postgres.Sql,
+  sql: Sql,
   userId: string,
   sessionId: string,
   scope: Scope,
 ): Promise<void> {
   try {
     // Ending sessions twice ends the same sessions: safe to repeat on a stale connection.
-    await withRecovery(
-      sql,
-      () => sql`select public.auth_end_sessions(${userId}::uuid, ${sessionId}::uuid, ${scope})`,
+    await withRecovery(() =>
+      sql`select public.auth_end_sessions(${userId}::uuid, ${sessionId}::uuid, ${scope})`
     )
   } catch (error) {
     if (isDatabaseUnavailable(error)) throw unavailable('sessionStoreUnavailable', 5, error)

@@ -52,10 +52,10 @@ export function createNotesApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv
         select ${tx.unsafe(COLUMNS)} from public.notes
         where ${
         cursor
-          ? tx`(created_at, id) < (
+          ? tx.fragment`(created_at, id) < (
               'epoch'::timestamptz + ${cursor.micros}::bigint * interval '1 microsecond',
               ${cursor.id}::uuid)`
-          : tx`true`
+          : tx.fragment`true`
       }
         order by created_at desc, id desc
         limit ${limit + 1}`)

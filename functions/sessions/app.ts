@@ -6,12 +6,11 @@
  * @module
  */
 import type { Hono } from 'hono'
-import type postgres from 'postgres'
 import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
 import type { Config } from '../_shared/core/config.ts'
 import { invalidRequest, unavailable } from '../_shared/core/errors.ts'
 import { isUuid } from '../_shared/core/uuid.ts'
-import { databaseFor, withRecovery } from '../_shared/db/database.ts'
+import { databaseFor, type Sql, withRecovery } from '../_shared/db/database.ts'
 import { isDatabaseUnavailable } from '../_shared/db/database_errors.ts'
 import {
   createFunctionApp,
@@ -61,12 +60,11 @@ export function createSessionsApp(config: Config, deps: AppDeps = {}): Hono<Cred
 }
 
 /** Deletes the user's sessions; the ids of those that ended (none for an unknown user). */
-async function revokeSessions(sql: postgres.Sql, userId: string): Promise<string[]> {
+async function revokeSessions(sql: Sql, userId: string): Promise<string[]> {
   try {
     // Ending a user's sessions twice ends the same sessions: safe to repeat on a stale connection.
-    const rows = await withRecovery(
-      sql,
-      () => sql`select public.auth_revoke_user_sessions(${userId}::uuid) as id`,
+    const rows = await withRecovery(() =>
+      sql`select public.auth_revoke_user_sessions(${userId}::uuid) as id`
     )
     return rows.map((row) => String(row.id))
   } catch (error) {

@@ -7,6 +7,7 @@
  * @module
  */
 import postgres from 'postgres'
+import { createDatabaseClient, type Sql } from '../../functions/_shared/db/database.ts'
 import type { RevocationFeed, SessionStore } from '../../functions/_shared/core/deps.ts'
 import { createSessionChecker } from '../../functions/_shared/sessions/session_check.ts'
 import {
@@ -47,12 +48,7 @@ export interface SessionLoadOptions {
  */
 export async function measureSessionLoad(options: SessionLoadOptions): Promise<SessionLoad[]> {
   const admin = postgres(options.adminDbUrl, { max: 2, prepare: false, onnotice: () => {} })
-  const pool = postgres(options.functionsDbUrl, {
-    max: 5,
-    prepare: false,
-    fetch_types: false,
-    onnotice: () => {},
-  })
+  const pool = createDatabaseClient(options.functionsDbUrl)
   const ids = Array.from({ length: Math.max(...options.sizes) }, () => crypto.randomUUID())
   const results: SessionLoad[] = []
   try {
@@ -74,7 +70,7 @@ export async function measureSessionLoad(options: SessionLoadOptions): Promise<S
 }
 
 async function measureOne(
-  pool: postgres.Sql,
+  pool: Sql,
   sessions: string[],
   mode: 'feed' | 'per-session',
   options: SessionLoadOptions,

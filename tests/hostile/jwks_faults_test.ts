@@ -4,7 +4,7 @@
 // JWKS answers again, with no restart. The unit tests (tests/unit/jwks_test.ts) pin each fault's
 // mapping; these follow one cold instance through the outage and out of it.
 import { assert, assertEquals } from '@std/assert'
-import type postgres from 'postgres'
+import type { Sql } from '../../functions/_shared/db/database.ts'
 import { createCappedFetch, JwksResponseError } from '../../functions/_shared/keys/jwks_fetch.ts'
 import { createHealthApp } from '../../functions/health/app.ts'
 import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'
@@ -23,7 +23,7 @@ async function token(h: Harness, key: TestKey) {
 }
 
 /** A database that answers every query: these cases are about the key source only. */
-const answeringDatabase = () => (() => Promise.resolve([])) as unknown as postgres.Sql
+const answeringDatabase = () => (() => Promise.resolve([])) as unknown as Sql
 
 function health(h: Harness): Promise<Response> {
   const app = createHealthApp(h.config, { auth: h.auth, database: answeringDatabase })

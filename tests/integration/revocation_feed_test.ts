@@ -7,6 +7,7 @@ import { assert, assertEquals } from '@std/assert'
 import { decodeJwt } from 'jose'
 import postgres from 'postgres'
 import { createSessionChecker } from '../../functions/_shared/sessions/session_check.ts'
+import { createDatabaseClient } from '../../functions/_shared/db/database.ts'
 import {
   databaseRevocationFeed,
   databaseSessionStore,
@@ -32,12 +33,7 @@ function direct(max = 2) {
 
 /** The functions' path to the database: PgBouncer in transaction mode in the pooler lane. */
 function functionsPath() {
-  return postgres(testStack().functionsDbUrl, {
-    max: 2,
-    prepare: false,
-    fetch_types: false,
-    onnotice: () => {},
-  })
+  return createDatabaseClient(testStack().functionsDbUrl, { max: 2 })
 }
 
 async function sessionOf(

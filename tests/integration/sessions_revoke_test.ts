@@ -6,6 +6,7 @@
 import { assert, assertEquals } from '@std/assert'
 import { decodeJwt } from 'jose'
 import postgres from 'postgres'
+import { createDatabaseClient } from '../../functions/_shared/db/database.ts'
 import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
 import { DESCRIPTIONS } from '../../functions/_shared/core/errors.ts'
 import {
@@ -294,11 +295,10 @@ Deno.test({
     'POST /sessions/revoke with the database unreachable -> 503 temporarily_unavailable with Retry-After (in process)',
   ignore,
   async fn() {
-    const sql = postgres(`postgres://u:p@127.0.0.1:${closedPort()}/db`, {
-      max: 1,
-      connect_timeout: 2,
-      onnotice: () => {},
-    })
+    const sql = createDatabaseClient(
+      `postgres://u:p@127.0.0.1:${closedPort()}/db?connect_timeout=2`,
+      { max: 1 },
+    )
     try {
       const app = createSessionsApp(stackConfig(), { database: () => sql })
       const response = await quietly(async () =>
@@ -310,7 +310,7 @@ Deno.test({
       )
       await assertAuthError(response, 'SESSION_DOWN', 'sessionStoreUnavailable', secrets())
     } finally {
-      await sql.end({ timeout: 1 })
+      await sql.end()
     }
   },
 })

@@ -18,7 +18,7 @@ import {
   invalidToken,
   noCredentials,
 } from '../core/errors.ts'
-import { databaseFor } from '../db/database.ts'
+import { databaseFor, type Sql } from '../db/database.ts'
 import { createInlineKeyStore } from '../keys/inline_keys.ts'
 import type { KeyStore } from '../keys/key_store.ts'
 import { createRemoteKeyStore } from '../keys/remote_keys.ts'
@@ -68,12 +68,18 @@ export type Credential =
  * The one dependency shape of every `create<Name>App(config, deps)`: the same optional fields
  * for every function, whether it uses them or not.
  */
-export interface AppDeps extends ServiceDeps {
+export interface AppDeps extends AuthDeps {
   /**
    * The instance's authentication services (default: built from the configuration and the other
    * fields), for several apps that must share one token cache and one session cache.
    */
   auth?: Auth
+}
+
+/** What {@linkcode createAuth} builds on: the outside dependencies and the database client. */
+export interface AuthDeps extends ServiceDeps {
+  /** The PostgreSQL client (default one per instance from `SUPABASE_DB_URL`, opened on first use). */
+  database?: () => Sql
 }
 
 /** The authentication services of one instance. */
@@ -131,10 +137,38 @@ export interface Auth {
   isSessionActive(sessionId: string, userId: string): Promise<boolean>
   /** Marks a session dead on this instance at once; call it after a successful logout. */
   forgetSession(sessionId: string): void
+  /**
+   * Says a route checks sessions. An instance being served ({@linkcode whileServing}) then starts
+   * at once, in the background, what its first session check would otherwise wait for: the
+   * database connection and the first poll of the revocation feed (a failure is left to that
+   * request). Elsewhere, in tests or scripts, nothing connects unasked.
+   */
+  declareSessionCheck(): void
   /** Readiness: a usable signing key for an allowed algorithm is at hand. */
   keysReady(): Promise<boolean>
   /** The clock every rule of this instance reads. */
   readonly clock: Clock
+}
+
+// True while a function's app is built to be served: its session checks warm up at boot.
+let serving = false
+
+/**
+ * Builds a function's app to serve it: the authentication services created meanwhile start
+ * their database connection at boot when a route checks sessions (see
+ * {@linkcode Auth.declareSessionCheck}), so the first request of a cold instance waits for
+ * neither the connection nor the first revocation poll. `serveFunction` calls it.
+ *
+ * @param build builds the app (synchronously)
+ * @returns what `build` returns
+ */
+export function whileServing<T>(build: () => T): T {
+  serving = true
+  try {
+    return build()
+  } finally {
+    serving = false
+  }
 }
 
 /**
@@ -161,7 +195,8 @@ export function authFor(config: Config, deps: AppDeps): Auth {
  * const { user } = await auth.authenticate(request, { session: 'check' })
  * ```
  */
-export function createAuth(config: Config, deps: ServiceDeps = {}): Auth {
+export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
+  const warmUp = serving
   const clock = deps.clock ?? systemClock
   const keys = createKeyStore(config, deps.fetch, clock)
   const verifier = createVerifier(config, keys, clock)
@@ -250,6 +285,9 @@ export function createAuth(config: Config, deps: ServiceDeps = {}): Auth {
     verifyIgnoringExpiry: verifier.verifyIgnoringExpiry,
     isSessionActive: sessions.isActive,
     forgetSession: sessions.forget,
+    declareSessionCheck() {
+      if (warmUp) sessions.warmUp()
+    },
     keysReady: keys.keysReady,
     clock,
   }

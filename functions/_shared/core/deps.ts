@@ -5,7 +5,6 @@
  *
  * @module
  */
-import type postgres from 'postgres'
 import type { Clock } from './clock.ts'
 
 /**
@@ -76,6 +75,4 @@ export interface ServiceDeps {
    * a `sessionStore` is injected without one: then every answer is re-asked after the TTL).
    */
   revocationFeed?: RevocationFeed
-  /** The PostgreSQL client (default one per instance from `SUPABASE_DB_URL`, opened on first use). */
-  database?: () => postgres.Sql
 }

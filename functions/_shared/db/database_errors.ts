@@ -5,16 +5,14 @@
  * @module
  */
 
-/** postgres.js connection error codes and SQLSTATE classes meaning "the server is not there". */
+/** Connection error codes (`pg_errors.ts`) and SQLSTATEs meaning "the server is not there". */
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
   'CONNECT_TIMEOUT',
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
+  // A server (or something in its place) speaking nonsense: fail closed, and retry later.
+  'PROTOCOL_VIOLATION',
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type postgres from 'postgres'
-import { withRecovery } from './database.ts'
+import { type Queryable, type Sql, withRecovery } from './database.ts'
 import { isDatabaseUnavailable, isDataException } from './database_errors.ts'
 import { invalidRequest, unavailable } from '../core/errors.ts'
 
@@ -20,19 +19,20 @@ import { invalidRequest, unavailable } from '../core/errors.ts'
  * @throws {ApiError} 503 when PostgreSQL cannot be reached
  */
 export async function asAuthenticatedUser<T>(
-  sql: postgres.Sql,
+  sql: Sql,
   claims: Readonly<Record<string, unknown>>,
-  work: (tx: postgres.TransactionSql) => Promise<T>,
+  work: (tx: Queryable) => Promise<T>,
 ): Promise<T> {
   try {
-    return await withRecovery(sql, (begun) =>
+    return await withRecovery((begun) =>
       sql.begin(async (tx) => {
         await tx`select set_config('role', 'authenticated', true),
                         set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`
         // The connection is alive: from here on a failure is not retried (work may write).
         begun()
         return await work(tx)
-      }) as Promise<T>)
+      }) as Promise<T>
+    )
   } catch (error) {
     if (isDatabaseUnavailable(error)) throw unavailable('databaseUnavailable', 5, error)
     // The claims and the caller's values are request data: one PostgreSQL cannot hold is a 400.

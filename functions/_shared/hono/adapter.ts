@@ -9,7 +9,13 @@
  */
 import { type Env, type Handler, Hono, type MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import type { AcceptedCredential, Auth, AuthPolicy, Credential } from '../auth/authenticate.ts'
+import {
+  type AcceptedCredential,
+  type Auth,
+  type AuthPolicy,
+  type Credential,
+  whileServing,
+} from '../auth/authenticate.ts'
 import { ConfigError } from '../core/config.ts'
 import { ApiError } from '../core/errors.ts'
 import { anyOriginHeaders, createCors } from '../http/cors.ts'
@@ -87,7 +93,7 @@ export function serveFunction(
   build: () => { fetch: (request: Request) => Response | Promise<Response> },
 ): Deno.ServeDefaultExport {
   try {
-    const app = build()
+    const app = whileServing(build)
     return { fetch: (request) => app.fetch(request) }
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
@@ -131,6 +137,7 @@ export function methodNotAllowed(allow: readonly string[]): Handler {
  * ```
  */
 export function requireUser(auth: Auth, policy: AuthPolicy): MiddlewareHandler<AuthEnv> {
+  if (policy.session === 'check') auth.declareSessionCheck()
   return createMiddleware<AuthEnv>(async (c, next) => {
     c.set('auth', await auth.authenticate(c.req.raw, policy))
     await next()
@@ -163,6 +170,9 @@ export function requireCredentials(
   policy?: AuthPolicy,
 ): MiddlewareHandler<CredentialEnv> {
   if (accepted.length === 0) throw new TypeError('requireCredentials: accept at least one kind')
+  if (accepted.includes('user') && (policy?.session ?? 'check') === 'check') {
+    auth.declareSessionCheck()
+  }
   return createMiddleware<CredentialEnv>(async (c, next) => {
     c.set('credential', await auth.authenticateAny(c.req.raw, accepted, policy))
     await next()

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { createLocalJWKSet } from 'jose'
+import { createLocalJWKSet } from 'jose/jwks/local'
 import type { Config, JwkInput } from '../core/config.ts'
 import { hasPrivateMembers, isUsableJwk, kidsOf } from './key_policy.ts'
 import { type KeyStore, lookupKey } from './key_store.ts'

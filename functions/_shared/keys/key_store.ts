@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { errors, type FlattenedJWSInput, type JWSHeaderParameters } from 'jose'
+import type { FlattenedJWSInput, JWSHeaderParameters } from 'jose'
+import * as errors from 'jose/errors'
 
 /** A source of verification keys, as the verifier and the readiness probe see it. */
 export interface KeyStore {

@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { createRemoteJWKSet, customFetch, errors } from 'jose'
+import { createRemoteJWKSet, customFetch } from 'jose/jwks/remote'
+import * as errors from 'jose/errors'
 import { type Clock, systemClock } from '../core/clock.ts'
 import type { Config } from '../core/config.ts'
 import { createCappedFetch } from './jwks_fetch.ts'

@@ -56,6 +56,12 @@ export interface SessionChecker {
   isActive(sessionId: string, userId: string): Promise<boolean>
   /** Marks a session gone on this instance at once (after a logout through it). */
   forget(sessionId: string): void
+  /**
+   * Takes the first poll of the revocation feed now, which opens the database connection, so a
+   * cold instance's first request need not wait for either. A failure is left to that request,
+   * which polls again.
+   */
+  warmUp(): void
   /** How many polls of the revocation log were sent (for measurements). */
   readonly polls: number
 }
@@ -165,7 +171,8 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
   function poll(): Promise<void> {
     polling ??= (async () => {
       const sentAt = clock.now()
-      const prune = sentAt - prunedAt >= PRUNE_EVERY_MS
+      // Never the first poll: it is on a cold start's path, and a delete is a write to wait for.
+      const prune = watermark !== undefined && sentAt - prunedAt >= PRUNE_EVERY_MS
       polls++
       let page
       try {
@@ -259,9 +266,14 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
     return active && !gone.has(sessionId)
   }
 
+  function warmUp(): void {
+    if (feed !== undefined && watermark === undefined) poll().catch(() => {})
+  }
+
   return {
     isActive,
     forget,
+    warmUp,
     get polls() {
       return polls
     },

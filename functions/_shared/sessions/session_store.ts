@@ -6,9 +6,8 @@
  *
  * @module
  */
-import type postgres from 'postgres'
 import type { Revocation, RevocationFeed, SessionStore } from '../core/deps.ts'
-import { withRecovery } from '../db/database.ts'
+import { type Sql, withRecovery } from '../db/database.ts'
 
 /**
  * Builds the session store on the instance's database client.
@@ -17,20 +16,21 @@ import { withRecovery } from '../db/database.ts'
  *   asked, not before)
  * @returns the store
  */
-export function databaseSessionStore(database: () => postgres.Sql): SessionStore {
+export function databaseSessionStore(database: () => Sql): SessionStore {
   return async (sessionId, userId) => {
     const sql = database()
     // A read: safe to repeat when the pool handed it a connection that had closed.
-    const rows = await withRecovery(sql, () =>
+    const rows = await withRecovery(() =>
       sql`
-      select state, not_after from public.auth_session_lookup(${sessionId}::uuid, ${userId}::uuid)`)
+      select state, not_after from public.auth_session_lookup(${sessionId}::uuid, ${userId}::uuid)`
+    )
     const row = rows[0]
     // Anything unexpected is a refusal, never "live" (fail closed).
     if (row?.state === 'gone') return 'gone'
     if (row?.state !== 'live') return 'refused'
     // A session without a `not_after` stays live until a write says otherwise.
     if (row.not_after === null) return 'live'
-    return { state: 'live', liveUntil: new Date(row.not_after).getTime() }
+    return { state: 'live', liveUntil: new Date(row.not_after as Date).getTime() }
   }
 }
 
@@ -51,17 +51,18 @@ const XID = /^[0-9]{1,20}$/
  * @returns the feed
  */
 export function databaseRevocationFeed(
-  database: () => postgres.Sql,
+  database: () => Sql,
   keepSeconds: number,
 ): RevocationFeed {
   return async (watermark, prune) => {
     const sql = database()
     // Safe to repeat: a prune deletes only what any later poll would delete too.
-    const rows = await withRecovery(sql, () =>
+    const rows = await withRecovery(() =>
       sql`
       select public.auth_revocations_since(${watermark ?? null}::xid8, ${
         prune ? keepSeconds : null
-      }::integer) as feed`)
+      }::integer) as feed`
+    )
     const feed = rows[0]?.feed as { watermark?: unknown; entries?: unknown } | undefined
     // A page that cannot be read is a failed poll (503), never an empty one.
     if (typeof feed?.watermark !== 'string' || !XID.test(feed.watermark)) {

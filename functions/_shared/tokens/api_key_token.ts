@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { decodeJwt } from 'jose'
+import { decodeJwt } from 'jose/jwt/decode'
 
 /**
  * Whether a bearer value is a project API key: `sb_…`, or a JWT with role `anon` or

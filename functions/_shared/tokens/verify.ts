@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { errors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
+import type { JWTVerifyGetKey, JWTVerifyOptions } from 'jose'
+import * as errors from 'jose/errors'
+import { jwtVerify } from 'jose/jwt/verify'
 import { type Clock, systemClock } from '../core/clock.ts'
 import type { Config } from '../core/config.ts'
 import { ApiError, type DescriptionKey, invalidToken, unavailable } from '../core/errors.ts'

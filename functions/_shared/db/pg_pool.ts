@@ -1,0 +1,126 @@
+/**
+ * A small pool of connections: opened on demand up to a maximum, handed out one caller at a
+ * time, closed after a while idle. A connection that closes (either side) leaves the pool at
+ * once, so the next caller gets a fresh one instead of a dead one.
+ *
+ * @module
+ */
+import { PgConnection } from './pg_connection.ts'
+import { DatabaseConnectionError } from './pg_errors.ts'
+import type { ConnectionOptions } from './pg_options.ts'
+
+/** Sizes and timeouts of a {@linkcode PgPool}. */
+export interface PoolSettings {
+  /** Most connections open at once. */
+  readonly max: number
+  /** An idle connection is closed after this long. */
+  readonly idleTimeoutMs: number
+}
+
+/** Connections to one database. */
+export class PgPool {
+  #options: ConnectionOptions
+  #settings: PoolSettings
+  #idle: PgConnection[] = []
+  #idleTimers = new Map<PgConnection, ReturnType<typeof setTimeout>>()
+  #open = new Set<PgConnection>()
+  #opening = 0
+  #waiting: (() => void)[] = []
+  #ended = false
+
+  /**
+   * @param options where to connect
+   * @param settings how many connections, for how long
+   */
+  constructor(options: ConnectionOptions, settings: PoolSettings) {
+    this.#options = options
+    this.#settings = settings
+  }
+
+  /**
+   * A connection for one caller, who must {@linkcode release} it.
+   *
+   * @returns an idle connection, a new one, or the next one released
+   * @throws {DatabaseConnectionError} `CONNECTION_ENDED` once the pool is ended; what opening a
+   *   connection throws
+   */
+  async acquire(): Promise<PgConnection> {
+    while (true) {
+      if (this.#ended) throw ended()
+      const idle = this.#idle.pop()
+      if (idle !== undefined) {
+        clearTimeout(this.#idleTimers.get(idle))
+        this.#idleTimers.delete(idle)
+        if (!idle.closed) return idle
+        continue
+      }
+      if (this.#open.size + this.#opening < this.#settings.max) return await this.#connect()
+      await new Promise<void>((resolve) => this.#waiting.push(resolve))
+    }
+  }
+
+  /**
+   * Gives a connection back: to the next waiting caller, or to the idle list. One still inside a
+   * transaction (its caller failed half-way) is closed rather than handed on.
+   *
+   * @param connection what {@linkcode acquire} gave
+   */
+  release(connection: PgConnection): void {
+    if (this.#ended || connection.status !== 'I') connection.close()
+    if (!connection.closed && !this.#ended) {
+      this.#idle.push(connection)
+      const timer = setTimeout(() => {
+        this.#idle = this.#idle.filter((c) => c !== connection)
+        this.#idleTimers.delete(connection)
+        connection.close()
+      }, this.#settings.idleTimeoutMs)
+      this.#idleTimers.set(connection, timer)
+    }
+    this.#wakeOne()
+  }
+
+  /** Closes every connection; callers waiting get `CONNECTION_ENDED`. Idempotent. */
+  end(): void {
+    this.#ended = true
+    for (const timer of this.#idleTimers.values()) clearTimeout(timer)
+    this.#idleTimers.clear()
+    this.#idle = []
+    for (const connection of this.#open) connection.close()
+    for (const wake of this.#waiting.splice(0)) wake()
+  }
+
+  async #connect(): Promise<PgConnection> {
+    this.#opening++
+    let connection: PgConnection
+    try {
+      connection = await PgConnection.open(this.#options)
+    } catch (error) {
+      this.#opening--
+      // The slot is free again: a waiting caller may try in turn.
+      this.#wakeOne()
+      throw error
+    }
+    this.#opening--
+    if (this.#ended) {
+      connection.close()
+      throw ended()
+    }
+    this.#open.add(connection)
+    connection.onClose = () => {
+      this.#open.delete(connection)
+      this.#idle = this.#idle.filter((c) => c !== connection)
+      clearTimeout(this.#idleTimers.get(connection))
+      this.#idleTimers.delete(connection)
+      this.#wakeOne()
+    }
+    return connection
+  }
+
+  #wakeOne(): void {
+    this.#waiting.shift()?.()
+  }
+}
+
+function ended(): DatabaseConnectionError {
+  return new DatabaseConnectionError('CONNECTION_ENDED', 'The database client was ended')
+}

@@ -1,0 +1,174 @@
+/**
+ * Queries as tagged templates: every `${value}` is a parameter, never SQL text, so a value cannot
+ * change the statement. `sql.fragment` builds a piece of a query to put inside another, and
+ * `sql.unsafe` marks SQL text the code itself wrote (column lists). Transactions run on one
+ * pooled connection.
+ *
+ * @module
+ */
+import type { ConnectionOptions } from './pg_options.ts'
+import type { PgConnection } from './pg_connection.ts'
+import { PgPool, type PoolSettings } from './pg_pool.ts'
+import { serializeValue } from './pg_types.ts'
+
+const FRAGMENT: unique symbol = Symbol('sql fragment')
+
+/** A piece of a query, to be placed inside another template. */
+export interface Fragment {
+  readonly [FRAGMENT]: { readonly strings: readonly string[]; readonly values: readonly unknown[] }
+}
+
+/** A result row: column name → value (see `pg_types.ts` for the value types). */
+export type Row = Record<string, unknown>
+
+/** What runs queries: the client, or a transaction. */
+export interface Queryable {
+  /**
+   * Runs the statement; `${value}`s are sent as parameters.
+   *
+   * @returns the rows
+   * @throws {PostgresError} when PostgreSQL refuses it
+   * @throws {DatabaseConnectionError} when it cannot be answered
+   */
+  <T extends readonly unknown[] = Row[]>(
+    strings: TemplateStringsArray,
+    ...values: unknown[]
+  ): Promise<T>
+  /** A piece of a query, with its own parameters, to put inside a template. */
+  fragment(strings: TemplateStringsArray, ...values: unknown[]): Fragment
+  /** SQL text written by the code, never from a request, to put inside a template. */
+  unsafe(text: string): Fragment
+}
+
+/** The client of one database. */
+export interface Sql extends Queryable {
+  /**
+   * Runs `work` in a transaction on one connection: committed when it resolves, rolled back when
+   * it throws.
+   *
+   * @param work the transaction's queries, on `tx`
+   * @returns what `work` returns
+   * @throws what `work` threw, or an Error when PostgreSQL rolled the transaction back anyway
+   */
+  begin<T>(work: (tx: Queryable) => Promise<T>): Promise<T>
+  /** Closes every connection; later queries fail with `CONNECTION_ENDED`. */
+  end(): Promise<void>
+}
+
+/** PostgreSQL's limit: a parameter count is a 16-bit number. */
+const MAX_PARAMETERS = 65_535
+
+type Run = (text: string, parameters: (string | null)[], types: number[]) => Promise<{
+  rows: Row[]
+}>
+
+/**
+ * Creates a client with its own pool. Nothing connects until the first query.
+ *
+ * @param options where to connect
+ * @param settings the pool's size and idle timeout
+ * @returns the client
+ */
+export function createSql(options: ConnectionOptions, settings: PoolSettings): Sql {
+  const pool = new PgPool(options, settings)
+  const sql = queryable(async (text, parameters, types) => {
+    const connection = await pool.acquire()
+    try {
+      return await connection.query(text, parameters, types)
+    } finally {
+      pool.release(connection)
+    }
+  }) as Sql
+  sql.begin = async <T>(work: (tx: Queryable) => Promise<T>): Promise<T> => {
+    const connection = await pool.acquire()
+    let open = true
+    const tx = queryable((text, parameters, types) => {
+      if (!open) return Promise.reject(new Error('The transaction is over'))
+      return connection.query(text, parameters, types)
+    })
+    try {
+      await connection.query('begin', [], [])
+      const result = await work(tx)
+      const { command } = await connection.query('commit', [], [])
+      // A statement that failed inside `work` and was caught there leaves a failed transaction,
+      // which PostgreSQL ends with a rollback even when asked to commit.
+      if (command !== 'COMMIT') throw new Error('The transaction was rolled back')
+      return result
+    } catch (error) {
+      await rollback(connection)
+      throw error
+    } finally {
+      open = false
+      pool.release(connection)
+    }
+  }
+  sql.end = () => {
+    pool.end()
+    return Promise.resolve()
+  }
+  return sql
+}
+
+async function rollback(connection: PgConnection): Promise<void> {
+  if (connection.closed || connection.status === 'I') return
+  // If even the rollback fails, the pool closes the connection (it is not idle).
+  await connection.query('rollback', [], []).catch(() => {})
+}
+
+function queryable(run: Run): Queryable {
+  const query = (strings: TemplateStringsArray, ...values: unknown[]) => {
+    try {
+      const { text, parameters, types } = compile(strings, values)
+      return run(text, parameters, types).then((result) => result.rows)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+  return Object.assign(query, {
+    fragment: (strings: TemplateStringsArray, ...values: unknown[]): Fragment => ({
+      [FRAGMENT]: { strings: [...strings], values },
+    }),
+    unsafe: (text: string): Fragment => ({ [FRAGMENT]: { strings: [text], values: [] } }),
+  }) as Queryable
+}
+
+function isFragment(value: unknown): value is Fragment {
+  return typeof value === 'object' && value !== null && FRAGMENT in value
+}
+
+/**
+ * The statement text with `$n` placeholders, its parameters and their types.
+ *
+ * @param strings the template's literal parts
+ * @param values what goes between them: parameters or fragments
+ * @returns what the protocol sends
+ * @throws TypeError for a value that cannot be a parameter, or more than 65,535 of them
+ */
+export function compile(
+  strings: readonly string[],
+  values: readonly unknown[],
+): { text: string; parameters: (string | null)[]; types: number[] } {
+  let text = ''
+  const parameters: (string | null)[] = []
+  const types: number[] = []
+  const append = (parts: readonly string[], inserted: readonly unknown[]) => {
+    parts.forEach((part, index) => {
+      text += part
+      if (index >= inserted.length) return
+      const value = inserted[index]
+      if (isFragment(value)) {
+        append(value[FRAGMENT].strings, value[FRAGMENT].values)
+        return
+      }
+      const serialized = serializeValue(value)
+      parameters.push(serialized.text)
+      types.push(serialized.type)
+      text += `$${parameters.length}`
+    })
+  }
+  append(strings, values)
+  if (parameters.length > MAX_PARAMETERS) {
+    throw new TypeError(`A query takes at most ${MAX_PARAMETERS} parameters`)
+  }
+  return { text, parameters, types }
+}

@@ -1,0 +1,312 @@
+// The functions' PostgreSQL client against the real server (and, in the pooler lane, PgBouncer in
+// transaction mode): values round-trip exactly, transactions commit or roll back, the pool stays
+// within its size, a connection the server ends is replaced, and every failure is a coded error
+// that never carries the password. Servers that misbehave in ways PostgreSQL never does are
+// scripted sockets: the only fakes here.
+import { assert, assertEquals, assertRejects } from '@std/assert'
+import fc from 'fast-check'
+import postgres from 'postgres'
+import { createDatabaseClient, type Sql } from '../../functions/_shared/db/database.ts'
+import { isDatabaseUnavailable } from '../../functions/_shared/db/database_errors.ts'
+import { DatabaseConnectionError, PostgresError } from '../../functions/_shared/db/pg_errors.ts'
+import { closedPort } from '../_helpers/local_server.ts'
+import { testStack } from '../_helpers/stack.ts'
+
+const PASSWORD_MARK = 'do-not-leak-7c1f'
+
+function withPassword(url: string, password: string): string {
+  const parsed = new URL(url)
+  parsed.password = password
+  return parsed.href
+}
+
+async function using<T>(sql: Sql, work: (sql: Sql) => Promise<T>): Promise<T> {
+  try {
+    return await work(sql)
+  } finally {
+    await sql.end()
+  }
+}
+
+/** A superuser connection straight to PostgreSQL, to watch and end the client's sessions. */
+async function admin<T>(work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(testStack().dbUrl, { max: 1, onnotice: () => {} })
+  try {
+    return await work(sql)
+  } finally {
+    await sql.end()
+  }
+}
+
+Deno.test('text of any Unicode, int8, numeric, json, timestamps and NULL round-trip exactly (generated)', async () => {
+  await using(createDatabaseClient(testStack().functionsDbUrl, { max: 2 }), async (sql) => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ unit: 'grapheme', maxLength: 200 }).filter((s) => !s.includes('\0')),
+        fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+        fc.date({ min: new Date('1000-01-01Z'), max: new Date('9000-01-01Z') }),
+        fc.jsonValue(),
+        async (text, big, date, json) => {
+          if (Number.isNaN(date.getTime())) return
+          const [row] = await sql`
+            select ${text}::text as text, ${big}::int8 as big, ${big.toString()}::numeric as num,
+                   ${date}::timestamptz as date, ${JSON.stringify(json)}::jsonb as json,
+                   ${null}::text as nothing, length(${text}::text) as length`
+          assertEquals(row, {
+            text,
+            big: big.toString(),
+            num: big.toString(),
+            date,
+            json: JSON.parse(JSON.stringify(json)),
+            nothing: null,
+            length: [...text].length,
+          })
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+})
+
+Deno.test('a value is a parameter, never SQL: quotes, comments and $1 in strings stay data (generated)', async () => {
+  await using(createDatabaseClient(testStack().functionsDbUrl, { max: 1 }), async (sql) => {
+    const hostile = fc.constantFrom(
+      "'",
+      "''",
+      '--',
+      '/*',
+      '*/',
+      ';',
+      '$1',
+      '$$',
+      '\\',
+      '"',
+      ' or 1=1',
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.array(hostile, { minLength: 1, maxLength: 6 }), async (parts) => {
+        const value = parts.join('')
+        const rows = await sql`select ${value}::text as v, ${value}::text = ${value} as same`
+        assertEquals(rows, [{ v: value, same: true }])
+      }),
+      { numRuns: 200 },
+    )
+  })
+})
+
+Deno.test('a transaction commits when its work resolves and rolls back when it throws or fails inside', async () => {
+  await using(createDatabaseClient(testStack().dbUrl, { max: 1 }), async (sql) => {
+    const table = `pg_client_${crypto.randomUUID().replaceAll('-', '')}`
+    await sql`create table ${sql.unsafe(table)} (x int primary key)`
+    try {
+      await sql.begin(async (tx) => {
+        await tx`insert into ${tx.unsafe(table)} values (1)`
+      })
+      await assertRejects(
+        () =>
+          sql.begin(async (tx) => {
+            await tx`insert into ${tx.unsafe(table)} values (2)`
+            throw new Error('work failed')
+          }),
+        Error,
+        'work failed',
+      )
+      // A failed statement caught inside the work: PostgreSQL rolls back even on commit.
+      await assertRejects(
+        () =>
+          sql.begin(async (tx) => {
+            await tx`insert into ${tx.unsafe(table)} values (3)`
+            await tx`insert into ${tx.unsafe(table)} values (1)`.catch(() => {})
+          }),
+        Error,
+        'The transaction was rolled back',
+      )
+      let escaped: ((strings: TemplateStringsArray) => Promise<unknown>) | null = null
+      await sql.begin(async (tx) => {
+        escaped = tx
+        await Promise.resolve()
+      })
+      await assertRejects(() => escaped!`select 1`, Error, 'The transaction is over')
+      assertEquals(await sql`select x from ${sql.unsafe(table)} order by x`, [{ x: 1 }])
+      // The one connection is idle again, not left inside a transaction: each statement is its
+      // own transaction, so now() moves on between two of them.
+      const [first] = await sql`select now()::text as t`
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      const [second] = await sql`select now()::text as t`
+      assert(first!.t !== second!.t, 'autocommit')
+    } finally {
+      await sql`drop table ${sql.unsafe(table)}`
+    }
+  })
+})
+
+Deno.test('the pool opens at most its size, whatever the number of concurrent queries', async () => {
+  const name = `pool-${crypto.randomUUID().slice(0, 8)}`
+  const url = new URL(testStack().dbUrl)
+  url.searchParams.set('application_name', name)
+  await using(createDatabaseClient(url.href, { max: 3 }), async (sql) => {
+    let peak = 0
+    {
+      const queries = Array.from(
+        { length: 12 },
+        (_, i) => sql`select pg_sleep(0.05), ${i}::int as i`,
+      )
+      const counting = admin(async (a) => {
+        for (let i = 0; i < 8; i++) {
+          const [row] = await a`
+            select count(*)::int as count from pg_stat_activity where application_name = ${name}`
+          peak = Math.max(peak, Number(row!.count))
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+      })
+      const rows = await Promise.all(queries)
+      await counting
+      assertEquals(rows.map((r) => r[0]!.i), [...Array(12).keys()])
+      assert(peak >= 1 && peak <= 3, `peak ${peak} connections`)
+    }
+  })
+})
+
+Deno.test('a connection the server ends while idle is replaced: the next query succeeds', async () => {
+  const name = `ended-${crypto.randomUUID().slice(0, 8)}`
+  const url = new URL(testStack().dbUrl)
+  url.searchParams.set('application_name', name)
+  await using(createDatabaseClient(url.href, { max: 1 }), async (sql) => {
+    assertEquals(await sql`select 1 as one`, [{ one: 1 }])
+    await admin((a) =>
+      a`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${name}`
+    )
+    // The close is seen while idle; give it the time a packet takes.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assertEquals(await sql`select 2 as two`, [{ two: 2 }])
+  })
+})
+
+Deno.test('a connection ended during a query -> an error the functions answer 503 for, and the pool recovers', async () => {
+  const name = `killed-${crypto.randomUUID().slice(0, 8)}`
+  const url = new URL(testStack().dbUrl)
+  url.searchParams.set('application_name', name)
+  await using(createDatabaseClient(url.href, { max: 1 }), async (sql) => {
+    // Its failure is taken as soon as it happens: the client rejects it while the admin works.
+    const slow = sql`select pg_sleep(5)`.then(() => null, (error: unknown) => error)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    await admin((a) =>
+      a`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${name}`
+    )
+    const error = await slow
+    assert(isDatabaseUnavailable(error), `unavailable: ${(error as Error).message}`)
+    assertEquals(await sql`select 3 as three`, [{ three: 3 }])
+  })
+})
+
+Deno.test('a wrong password -> 28P01 from the server, the password in no message', async () => {
+  const url = withPassword(testStack().functionsDbUrl, PASSWORD_MARK)
+  await using(createDatabaseClient(url, { max: 1 }), async (sql) => {
+    const error = await assertRejects(() => sql`select 1`, PostgresError)
+    assertEquals((error as PostgresError).code, '28P01')
+    assert(!JSON.stringify([error.message, error.stack, String(error)]).includes(PASSWORD_MARK))
+  })
+})
+
+Deno.test('nothing listening -> ECONNREFUSED at once, classified unavailable', async () => {
+  const url = `postgres://u:${PASSWORD_MARK}@127.0.0.1:${closedPort()}/db`
+  await using(createDatabaseClient(url, { max: 1 }), async (sql) => {
+    const error = await assertRejects(() => sql`select 1`, DatabaseConnectionError)
+    assertEquals((error as DatabaseConnectionError).code, 'ECONNREFUSED')
+    assert(isDatabaseUnavailable(error))
+    assert(!error.message.includes(PASSWORD_MARK))
+  })
+})
+
+/** A TCP server that runs `script` for each connection: servers PostgreSQL never is. */
+function scriptedServer(script: (conn: Deno.Conn) => Promise<void>) {
+  const listener = Deno.listen({ hostname: '127.0.0.1', port: 0 })
+  const conns: Deno.Conn[] = []
+  const serving = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn)
+      script(conn).catch(() => {})
+    }
+  })()
+  return {
+    url: (query = '') => `postgres://u:${PASSWORD_MARK}@127.0.0.1:${listener.addr.port}/db${query}`,
+    async close() {
+      listener.close()
+      for (const conn of conns) {
+        try {
+          conn.close()
+        } catch { /* closed */ }
+      }
+      await serving.catch(() => {})
+    },
+  }
+}
+
+function authRequest(code: number, extra = new Uint8Array(0)): Uint8Array {
+  const out = new Uint8Array(9 + extra.length)
+  out[0] = 'R'.charCodeAt(0)
+  new DataView(out.buffer).setInt32(1, 8 + extra.length)
+  new DataView(out.buffer).setInt32(5, code)
+  out.set(extra, 9)
+  return out
+}
+
+async function readSome(conn: Deno.Conn): Promise<void> {
+  await conn.read(new Uint8Array(4096))
+}
+
+const MISBEHAVING: [string, (conn: Deno.Conn) => Promise<void>, string][] = [
+  ['never answers', async (conn) => await readSome(conn), 'CONNECT_TIMEOUT'],
+  ['asks for an md5 password', async (conn) => {
+    await readSome(conn)
+    await conn.write(authRequest(5, new Uint8Array([1, 2, 3, 4])))
+  }, 'AUTHENTICATION_UNSUPPORTED'],
+  ['sends garbage', async (conn) => {
+    await readSome(conn)
+    await conn.write(new TextEncoder().encode('HTTP/1.1 400 Bad Request\r\n\r\n'))
+  }, 'PROTOCOL_VIOLATION'],
+  ['closes at once', async (conn) => {
+    await readSome(conn)
+    conn.close()
+  }, 'CONNECTION_CLOSED'],
+  ['answers SCRAM with a nonce that is not ours', async (conn) => {
+    await readSome(conn)
+    const mechanism = new TextEncoder().encode('SCRAM-SHA-256\0\0')
+    await conn.write(authRequest(10, mechanism))
+    await readSome(conn)
+    await conn.write(authRequest(11, new TextEncoder().encode('r=forged,s=c2FsdA==,i=4096')))
+  }, 'PROTOCOL_VIOLATION'],
+]
+
+for (const [behaviour, script, code] of MISBEHAVING) {
+  Deno.test(`a server that ${behaviour} -> ${code} within the connect timeout, no password in it`, async () => {
+    const server = scriptedServer(script)
+    try {
+      await using(
+        createDatabaseClient(server.url('?connect_timeout=1'), { max: 1 }),
+        async (sql) => {
+          const started = performance.now()
+          const error = await assertRejects(() => sql`select 1`)
+          assert(performance.now() - started < 3000, 'bounded by the connect timeout')
+          assertEquals((error as DatabaseConnectionError).code, code, (error as Error).message)
+          assert(!String((error as Error).message).includes(PASSWORD_MARK))
+        },
+      )
+    } finally {
+      await server.close()
+    }
+  })
+}
+
+Deno.test('sslmode=require on a server without TLS -> TLS_UNAVAILABLE; sslmode=prefer -> plain connection', async () => {
+  const url = new URL(testStack().functionsDbUrl)
+  url.searchParams.set('sslmode', 'require')
+  await using(createDatabaseClient(url.href, { max: 1 }), async (sql) => {
+    const error = await assertRejects(() => sql`select 1`, DatabaseConnectionError)
+    assertEquals((error as DatabaseConnectionError).code, 'TLS_UNAVAILABLE')
+  })
+  url.searchParams.set('sslmode', 'prefer')
+  await using(createDatabaseClient(url.href, { max: 1 }), async (sql) => {
+    assertEquals(await sql`select 1 as one`, [{ one: 1 }])
+  })
+})
