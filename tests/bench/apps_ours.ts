@@ -1,16 +1,15 @@
 /**
- * The benchmark's own servers: the unauthenticated baselines, edge-auth's `requireUser` and a bare
- * jose `jwtVerify` per request. Every app serves `GET /me` with the same body, `{"id": <user>}`.
+ * The benchmark's own servers: the unauthenticated baselines and edge-auth's `requireUser`. Every
+ * app serves `GET /me` with the same body, `{"id": <user>}`. This module loads no more than
+ * edge-auth itself does (Hono and jose by subpath), so a cold start through it is edge-auth's.
  *
  * @module
  */
 import { Hono } from 'hono'
-import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { createFunctionApp } from '../../functions/_shared/hono/adapter.ts'
 import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
 import { loadConfig } from '../../functions/_shared/core/config.ts'
 import { type AuthEnv, requireUser } from '../../functions/_shared/hono/adapter.ts'
-import { verifyOptions } from '../../functions/_shared/tokens/verify.ts'
 import { SECURITY_HEADERS } from '../../functions/_shared/http/responses.ts'
 
 /** A fetch handler, what `deno serve` wants as the default export. */
@@ -68,30 +67,5 @@ export function oursHandler(session: 'token' | 'check'): FetchHandler {
     methods: ['GET'],
   })
   app.get('/', requireUser(auth, { session }), (c) => c.json({ id: c.var.auth.user.id }))
-  return app.fetch
-}
-
-/**
- * The reference for case 3: jose's `jwtVerify` in a plain Hono middleware, with the remote key set
- * built once (Supabase's jose template) and the same policy as edge-auth, so the comparison is of
- * edge-auth's wrapper, not of the rules.
- */
-export function joseHandler(): FetchHandler {
-  const config = loadConfig(Deno.env)
-  if (config.inlineKeys.length > 0) throw new Error('The jose case needs a remote JWKS')
-  const keys = createRemoteJWKSet(config.jwksUrl)
-  // The same policy as edge-auth, so the comparison is of edge-auth's wrapper, not of the rules.
-  const options = verifyOptions(config)
-  const app = new Hono<{ Variables: { sub: string } }>()
-  app.get('/me', async (c, next) => {
-    const header = c.req.header('Authorization') ?? ''
-    try {
-      const { payload } = await jwtVerify(header.replace(/^Bearer /, ''), keys, options)
-      c.set('sub', payload.sub!)
-    } catch {
-      return c.json({ error: 'invalid_token' }, 401)
-    }
-    await next()
-  }, (c) => c.json({ id: c.var.sub }))
   return app.fetch
 }

@@ -1,31 +1,14 @@
 /**
  * The peers, each configured the way its documentation recommends, serving the same `GET /me`
- * route and body as the benchmark's own servers. Their packages are dependencies of the benchmark
- * only: `@supabase/server` is imported here by its npm specifier, not through the functions'
- * import map.
+ * route and body as the benchmark's own servers (`@supabase/server` in
+ * `apps_supabase_server.ts`). Their packages are dependencies of the benchmark only.
  *
  * @module
  */
 import { createClient } from '@supabase/supabase-js'
-import { withSupabase } from 'npm:@supabase/server@1.8.1/adapters/hono'
 import { Hono } from 'hono'
 import { jwk } from 'hono/jwk'
 import type { FetchHandler } from './apps_ours.ts'
-
-/**
- * Case 4: `@supabase/server`'s Hono adapter in user mode, per its docs/adapters/hono.md. The key
- * set comes from the environment as the package resolves it: `SUPABASE_JWKS` (inline, what the
- * platform injects) or else the JWKS derived from `SUPABASE_URL`.
- */
-export function supabaseServerHandler(): FetchHandler {
-  const app = new Hono()
-  app.get(
-    '/me',
-    withSupabase({ auth: 'user' }),
-    (c) => c.json({ id: c.var.supabaseContext.userClaims!.id }),
-  )
-  return app.fetch
-}
 
 /**
  * Case 5: Hono's `jwk` middleware, with `jwks_uri` (`BENCH_JWKS_URL`) or with the keys inline

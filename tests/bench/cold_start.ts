@@ -1,79 +1,132 @@
 /**
- * Cold start: process start to the first 200 on `me`, for edge-auth's real `me` function, for the
- * same route with `session: 'token'` (no database, like the peer) and for `@supabase/server`.
+ * Cold start: process start to the first 200 on `GET /me`, on each Deno given (the benchmark's own
+ * and the functions' Deno 2.1.4, the edge runtime's), for
+ *
+ * - edge-auth's real `me` function (`functions/me/index.ts`, session check included),
+ * - the same route trusting the token until `exp` (no database, like the peer),
+ * - `@supabase/server`'s Hono adapter (the peer),
+ * - the smallest Hono function (the floor).
+ *
+ * Each is its own entry module (`cold/`), so a process loads only its server's code. The servers
+ * get the JWKS inline (`SUPABASE_JWKS`), as hosted functions do. A Deno other than the
+ * benchmark's gets a lockfile of its own format, written once before the runs, so no run resolves
+ * packages (the platform deploys a resolved bundle).
  *
  * @module
  */
+import { join } from 'node:path'
 import type { ColdStart } from './report.ts'
 import { spawnServer, waitFor200 } from './server_process.ts'
+import { repoRoot } from '../../supabase/local/paths.ts'
+import type { FunctionsRuntime } from '../../supabase/local/functions_runtime.ts'
 
 /** Options of {@linkcode measureColdStarts}. */
 export interface ColdStartOptions {
   /** The servers' common environment (`SUPABASE_URL`, keys, `SUPABASE_DB_URL`...). */
   env: Record<string, string>
+  /** The project's JWKS, as `SUPABASE_JWKS` carries it. */
+  jwks: string
   /** A valid access token of a live session. */
   token: string
   /** Measured runs per series (one more is run first and discarded). */
   runs: number
-  /** Where the servers' output goes. */
+  /** The Denos to start the servers with. */
+  runtimes: FunctionsRuntime[]
+  /** Where the servers' output and lockfiles go. */
   workDir: string
   log: (message: string) => void
 }
 
+/** The servers, by series id. */
+const SERIES = [
+  ['me', 'edge-auth `me` function (session check included)', 'functions/me/index.ts'],
+  [
+    'token',
+    "edge-auth `requireUser({ session: 'token' })` (no database)",
+    'tests/bench/cold/token.ts',
+  ],
+  ['peer', '`@supabase/server` Hono adapter (`auth: user`)', 'tests/bench/cold/peer.ts'],
+  ['hono', 'minimal Hono function (the floor)', 'tests/bench/cold/hono.ts'],
+] as const
+
+/** A series id of {@linkcode SERIES}. */
+export type ColdSeries = typeof SERIES[number][0]
+
 /**
- * Starts each server `runs` times and times its first 200.
+ * Starts each server `runs` times on each runtime and times its first 200.
  *
- * @param options environment, token, number of runs
- * @returns one series per server
+ * @param options environment, token, runtimes, number of runs
+ * @returns one series per server and runtime
  * @throws Error when a server does not answer 200 within 60 s
  */
 export async function measureColdStarts(options: ColdStartOptions): Promise<ColdStart[]> {
-  const series = [
-    {
-      label: 'edge-auth `me` function (`functions/me/index.ts`, session check included)',
-      entry: 'functions/me/index.ts',
-      env: options.env,
-      runs: [] as number[],
-    },
-    {
-      label: "edge-auth `requireUser({ session: 'token' })` (no database, like the peer)",
-      entry: 'tests/bench/server.ts',
-      env: { ...options.env, BENCH_SERVER: 'ours-token' },
-      runs: [] as number[],
-    },
-    {
-      label: '`@supabase/server` Hono adapter (`auth: user`, JWKS from `SUPABASE_URL`)',
-      entry: 'tests/bench/server.ts',
-      env: { ...options.env, BENCH_SERVER: 'supabase-server' },
-      runs: [] as number[],
-    },
-  ]
+  const results: ColdStart[] = []
+  const env = { ...options.env, SUPABASE_JWKS: options.jwks }
   const bearer = { Authorization: `Bearer ${options.token}` }
-  // One discarded round fills Deno's on-disk caches; then the series alternate, sharing the noise.
-  for (let run = -1; run < options.runs; run++) {
-    for (const s of series) {
-      options.log(`cold start ${run < 0 ? '(discarded)' : run + 1}: ${s.label}`)
-      const started = performance.now()
-      const server = spawnServer(s.entry, s.env, options.workDir)
-      try {
-        await waitFor200(`${server.url}/me`, bearer, 60_000)
-        if (run >= 0) s.runs.push(performance.now() - started)
-      } catch (error) {
-        throw new Error(
-          `cold start of ${s.entry}: ${(error as Error).message}\n${server.logTail()}`,
+  for (const runtime of options.runtimes) {
+    const denoArgs = runtime.foreign ? await foreignLockfile(runtime, options) : []
+    const series = SERIES.map(([id, label, entry]) => ({ id, label, entry, runs: [] as number[] }))
+    // One discarded round fills Deno's on-disk caches; then the series alternate, sharing noise.
+    for (let run = -1; run < options.runs; run++) {
+      for (const s of series) {
+        options.log(
+          `cold start ${run < 0 ? '(discarded)' : run + 1}, Deno ${runtime.version}: ${s.id}`,
         )
-      } finally {
-        await server.stop()
+        const started = performance.now()
+        const server = spawnServer(s.entry, env, options.workDir, { deno: runtime.path, denoArgs })
+        try {
+          await waitFor200(`${server.url}/me`, bearer, 60_000)
+          if (run >= 0) s.runs.push(performance.now() - started)
+        } catch (error) {
+          throw new Error(
+            `cold start of ${s.entry} on Deno ${runtime.version}: ${
+              (error as Error).message
+            }\n${server.logTail()}`,
+          )
+        } finally {
+          await server.stop()
+        }
       }
     }
-  }
-  return series.map((s) => {
-    const sorted = [...s.runs].sort((a, b) => a - b)
-    return {
-      label: s.label,
-      runsMs: s.runs,
-      medianMs: sorted[Math.floor(sorted.length / 2)]!,
-      minMs: sorted[0]!,
+    for (const s of series) {
+      const sorted = [...s.runs].sort((a, b) => a - b)
+      results.push({
+        series: s.id,
+        runtime: `Deno ${runtime.version}`,
+        label: s.label,
+        runsMs: s.runs,
+        medianMs: sorted[Math.floor(sorted.length / 2)]!,
+        minMs: sorted[0]!,
+      })
     }
-  })
+  }
+  return results
+}
+
+/**
+ * Writes a lockfile in the format of `runtime` (Deno 2.1 reads only version 4) for every entry,
+ * resolving the packages once, and returns the flag that makes the servers use it.
+ */
+async function foreignLockfile(runtime: FunctionsRuntime, options: ColdStartOptions) {
+  const lockfile = join(options.workDir, `deno-${runtime.version}.lock`)
+  options.log(`cold start: resolving the entries' packages for Deno ${runtime.version}`)
+  const env: Record<string, string> = {}
+  // Older Deno ignores SSL_CERT_FILE: behind a proxy with its own authority it needs DENO_CERT.
+  const certificates = Deno.env.get('SSL_CERT_FILE')
+  if (certificates && !Deno.env.get('DENO_CERT')) env.DENO_CERT = certificates
+  const output = await new Deno.Command(runtime.path, {
+    args: ['cache', `--lock=${lockfile}`, ...SERIES.map(([, , entry]) => entry)],
+    cwd: repoRoot,
+    env,
+    stdout: 'piped',
+    stderr: 'piped',
+  }).output()
+  if (!output.success) {
+    throw new Error(
+      `Deno ${runtime.version} could not resolve the cold-start entries:\n${
+        new TextDecoder().decode(output.stderr).slice(-2000)
+      }`,
+    )
+  }
+  return [`--lock=${lockfile}`]
 }

@@ -9,14 +9,15 @@
  *    loaded by wrk with the same settings (`run_case.ts`); distinct-token cases get tokens minted
  *    in advance. Every round runs every case again, interleaved.
  * 3. Cold start (`cold_start.ts`): process start to the first 200 on `me`, for edge-auth's `me`
- *    function and for a `@supabase/server` equivalent.
+ *    function, its token-only route, a `@supabase/server` equivalent and a minimal Hono function,
+ *    on the functions' Deno 2.1.4 and on this one.
  *
  * Prints a Markdown report on stdout (progress on stderr) and writes the figures as JSON to
  * `--out` (default `.local/bench/bench-<date>.json`).
  *
  *   deno run --allow-all tests/bench/main.ts [--duration 4] [--warmup 1] [--connections 50]
  *     [--threads 2] [--tokens 30000] [--rounds 3] [--cold-runs 5] [--only id,id] [--out file]
- *     [--no-in-process] [--no-cold-start] [--profile]
+ *     [--no-in-process] [--no-cold-start] [--functions-deno path] [--profile]
  *
  * `--profile` samples each selected server's CPU during its first round (V8 inspector) and writes
  * `<case>.cpuprofile` beside the JSON, with a summary of where the time went. Sampling slows the
@@ -38,6 +39,12 @@ import { type BenchReport, type CaseResult, markdown, toJson } from './report.ts
 import { pickRound, runCase, type RunContext } from './run_case.ts'
 import { measureSessionLoad } from './session_load.ts'
 import { ensureWrk } from './wrk.ts'
+import { existsSync } from 'node:fs'
+import { repoRoot } from '../../supabase/local/paths.ts'
+import {
+  type FunctionsRuntime,
+  resolveFunctionsRuntime,
+} from '../../supabase/local/functions_runtime.ts'
 
 function option(name: string, fallback: string): string {
   const index = Deno.args.indexOf(`--${name}`)
@@ -74,6 +81,35 @@ const log = (message: string) => console.error(`bench: ${message}`)
 // Interrupted: every child (wrk, the server under test, the stack) is stopped before exiting.
 const interrupted = new AbortController()
 const cleanups: (() => Promise<unknown>)[] = []
+
+/** The edge runtime's Deno, which the hosted functions run on. */
+const FUNCTIONS_DENO_VERSION = '2.1.4'
+
+/**
+ * This Deno and the functions' Deno 2.1.4 (`--functions-deno`, `EDGE_AUTH_FUNCTIONS_DENO`, or the
+ * copy `.ci/run` installs under `.local/deno-2.1.4`; installed there from npm when missing).
+ */
+async function coldStartRuntimes(): Promise<FunctionsRuntime[]> {
+  const installed = join(repoRoot, '.local', 'deno-2.1.4', 'node_modules', 'deno', 'deno')
+  const requested = option('functions-deno', Deno.env.get('EDGE_AUTH_FUNCTIONS_DENO') ?? '')
+  if (requested === '' && !existsSync(installed)) {
+    log(`installing Deno ${FUNCTIONS_DENO_VERSION} (the functions' runtime) under .local/`)
+    const npm = await new Deno.Command('npm', {
+      args: ['i', '-E', '--prefix', join(repoRoot, '.local', 'deno-2.1.4'), 'deno@2.1.4'],
+      stdout: 'null',
+      stderr: 'inherit',
+    }).output()
+    if (!npm.success) throw new Error('npm could not install deno@2.1.4')
+  }
+  const functions = await resolveFunctionsRuntime(requested || installed)
+  if (functions.version !== FUNCTIONS_DENO_VERSION) {
+    throw new Error(
+      `the functions' Deno must be ${FUNCTIONS_DENO_VERSION}, not ${functions.version}`,
+    )
+  }
+  const own = await resolveFunctionsRuntime(Deno.execPath())
+  return functions.foreign ? [functions, own] : [functions]
+}
 
 function stamp(): string {
   return new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)
@@ -173,8 +209,10 @@ async function main(): Promise<void> {
     const cold = coldStart
       ? await measureColdStarts({
         env: common,
+        jwks: bench.jwks,
         token: bench.accessToken,
         runs: settings.coldRuns,
+        runtimes: await coldStartRuntimes(),
         workDir,
         log,
       })
@@ -189,8 +227,13 @@ async function main(): Promise<void> {
       seconds: 3,
     })
     const feedAtScale = sessionLoad.find((l) => l.mode === 'feed' && l.sessions === 10_000)
-    const coldMe = cold.find((c) => c.label.startsWith('edge-auth `me`'))?.medianMs
-    const coldPeer = cold.find((c) => c.label.startsWith('`@supabase/server`'))?.medianMs
+    const coldRatio = (runtime: string) => {
+      const median = (series: string) =>
+        cold.find((c) => c.series === series && c.runtime === runtime)?.medianMs
+      const me = median('me')
+      const peer = median('peer')
+      return me !== undefined && peer ? me / peer : undefined
+    }
     const report: BenchReport = {
       date: new Date().toISOString(),
       machine: await machineInfo(wrk),
@@ -202,7 +245,11 @@ async function main(): Promise<void> {
       sessionLoad,
       targets: evaluateTargets(rps, verifyJson?.ops_per_second ?? null, {
         feedQueriesPerSecond: feedAtScale?.queriesPerSecond,
-        coldStartRatio: coldMe !== undefined && coldPeer ? coldMe / coldPeer : undefined,
+        coldStartRatio: {
+          functionsDeno: coldRatio(`Deno ${FUNCTIONS_DENO_VERSION}`),
+          benchDeno: coldRatio(`Deno ${Deno.version.deno}`),
+          benchVersion: Deno.version.deno,
+        },
       }),
       steps: decompose(rps),
     }

@@ -40,8 +40,12 @@ export interface CaseResult {
   profiled?: boolean
 }
 
-/** A cold-start series. */
+/** A cold-start series: one server on one Deno. */
 export interface ColdStart {
+  /** `me`, `token`, `peer` or `hono` (see `cold_start.ts`). */
+  series: string
+  /** e.g. `Deno 2.1.4`. */
+  runtime: string
   label: string
   runsMs: number[]
   medianMs: number
@@ -170,9 +174,11 @@ export function markdown(report: BenchReport): string {
   }
   lines.push('')
   for (const c of report.coldStart) {
+    const peer = report.coldStart.find((p) => p.series === 'peer' && p.runtime === c.runtime)
     lines.push(
-      `Cold start, ${c.label}: median ${number(c.medianMs)} ms, best ${number(c.minMs)} ms ` +
-        `(${c.runsMs.length} run${c.runsMs.length === 1 ? '' : 's'}: ${
+      `Cold start on ${c.runtime}, ${c.label}: median ${number(c.medianMs)} ms` +
+        (peer && c !== peer ? ` (${number(c.medianMs / peer.medianMs, 2)}× the peer's)` : '') +
+        `, best ${number(c.minMs)} ms (${c.runsMs.length} run${c.runsMs.length === 1 ? '' : 's'}: ${
           c.runsMs.map((ms) => number(ms)).join(', ')
         }).`,
     )
@@ -244,6 +250,8 @@ export function toJson(report: BenchReport): unknown {
     })),
     verify_in_process: report.verifyInProcess,
     cold_start_ms: report.coldStart.map((c) => ({
+      series: c.series,
+      runtime: c.runtime,
       label: c.label,
       median: round(c.medianMs, 1),
       min: round(c.minMs, 1),

@@ -82,7 +82,7 @@ export async function runCase(
     'tests/bench/server.ts',
     env,
     context.workDir,
-    profileRun ? [`--inspect=127.0.0.1:${inspectorPort}`] : [],
+    { denoArgs: profileRun ? [`--inspect=127.0.0.1:${inspectorPort}`] : [] },
   )
   const unregister = context.onInterrupt(() => server.stop())
   try {

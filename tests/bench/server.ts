@@ -49,9 +49,9 @@ export async function buildHandler(name: ServerName): Promise<FetchHandler> {
     case 'ours-check':
       return (await import('./apps_ours.ts')).oursHandler('check')
     case 'jose':
-      return (await import('./apps_ours.ts')).joseHandler()
+      return (await import('./apps_jose.ts')).joseHandler()
     case 'supabase-server':
-      return (await import('./apps_peers.ts')).supabaseServerHandler()
+      return (await import('./apps_supabase_server.ts')).supabaseServerHandler()
     case 'hono-jwk-uri':
       return (await import('./apps_peers.ts')).honoJwkHandler('uri')
     case 'hono-jwk-keys':

@@ -33,15 +33,17 @@ const RUNTIME_VARIABLES = ['HOME', 'PATH', 'TMPDIR', 'DENO_DIR', 'NPM_CONFIG_REG
  * @param entry the module, relative to the repository root
  * @param env the server's environment
  * @param logDir where its output goes
- * @param denoArgs extra `deno serve` flags (e.g. `--inspect=127.0.0.1:<port>`)
+ * @param options another Deno binary (default this one), extra `deno serve` flags (e.g.
+ *   `--inspect=127.0.0.1:<port>`)
  * @returns the process (not yet necessarily listening)
  */
 export function spawnServer(
   entry: string,
   env: Record<string, string>,
   logDir: string,
-  denoArgs: string[] = [],
+  options: { deno?: string; denoArgs?: string[] } = {},
 ): ServerProcess {
+  const { deno = Deno.execPath(), denoArgs = [] } = options
   const port = freePort()
   const runtime: Record<string, string> = {}
   for (const name of RUNTIME_VARIABLES) {
@@ -50,7 +52,7 @@ export function spawnServer(
   }
   const logFile = join(logDir, `server-${port}.log`)
   const log = Deno.openSync(logFile, { create: true, write: true, truncate: true })
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(deno, {
     args: [
       'serve',
       '--allow-net=127.0.0.1',

@@ -228,7 +228,7 @@ Deno.test({
         // The function's cached "live" answer runs out first; then it fails closed.
         const response = await untilRefused(access_token, stoppedAt)
         await assertAuthError(response, 'SESSION_DOWN', 'sessionStoreUnavailable', [access_token])
-        const error = await sessions.isActive(sessionId, user.id).catch((e) => e)
+        const error = await Promise.resolve(sessions.isActive(sessionId, user.id)).catch((e) => e)
         assert(error instanceof ApiError && error.status === 503)
       } finally {
         await stackControl('postgres/start')

@@ -11,6 +11,7 @@ import { isDatabaseUnavailable } from '../../functions/_shared/db/database_error
 import { DatabaseConnectionError, PostgresError } from '../../functions/_shared/db/pg_errors.ts'
 import { closedPort } from '../_helpers/local_server.ts'
 import { testStack } from '../_helpers/stack.ts'
+import { postgresOwner } from '../../supabase/local/postgres.ts'
 
 const PASSWORD_MARK = 'do-not-leak-7c1f'
 
@@ -199,11 +200,13 @@ Deno.test('a connection ended during a query -> an error the functions answer 50
   })
 })
 
-Deno.test('a wrong password -> 28P01 from the server, the password in no message', async () => {
+Deno.test('a wrong password -> 28P01 from PostgreSQL (08P01 from PgBouncer), the password in no message', async () => {
   const url = withPassword(testStack().functionsDbUrl, PASSWORD_MARK)
   await using(createDatabaseClient(url, { max: 1 }), async (sql) => {
     const error = await assertRejects(() => sql`select 1`, PostgresError)
-    assertEquals((error as PostgresError).code, '28P01')
+    // PostgreSQL says invalid_password; PgBouncer (the pooler lane) reports a protocol violation.
+    const expected = testStack().database === 'direct' ? '28P01' : '08P01'
+    assertEquals((error as PostgresError).code, expected)
     assert(!JSON.stringify([error.message, error.stack, String(error)]).includes(PASSWORD_MARK))
   })
 })
@@ -309,4 +312,122 @@ Deno.test('sslmode=require on a server without TLS -> TLS_UNAVAILABLE; sslmode=p
   await using(createDatabaseClient(url.href, { max: 1 }), async (sql) => {
     assertEquals(await sql`select 1 as one`, [{ one: 1 }])
   })
+})
+
+/** Runs a command; its output on failure. */
+async function run(command: string, args: string[]): Promise<void> {
+  const output = await new Deno.Command(command, { args, stdout: 'piped', stderr: 'piped' })
+    .output()
+  if (!output.success) {
+    throw new Error(`${command} ${args[0]}: ${new TextDecoder().decode(output.stderr)}`)
+  }
+}
+
+/**
+ * A certificate authority and a server certificate for 127.0.0.1 signed by it, generated for this
+ * run, and the server's files readable by PostgreSQL only.
+ */
+async function certificates(dir: string) {
+  const ca = { key: `${dir}/ca.key`, cert: `${dir}/ca.pem` }
+  const server = { key: `${dir}/server.key`, csr: `${dir}/server.csr`, cert: `${dir}/server.pem` }
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    ca.key,
+    '-out',
+    ca.cert,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=edge-auth test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+  ])
+  await run('openssl', [
+    'req',
+    ...ec,
+    '-keyout',
+    server.key,
+    '-out',
+    server.csr,
+    '-subj',
+    '/CN=127.0.0.1',
+  ])
+  const extensions = `${dir}/server.ext`
+  await Deno.writeTextFile(extensions, 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n')
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    server.csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-out',
+    server.cert,
+    '-days',
+    '1',
+    '-extfile',
+    extensions,
+  ])
+  await Deno.chmod(dir, 0o755)
+  await Deno.chmod(server.key, 0o600)
+  await Deno.chmod(server.cert, 0o644)
+  await Deno.chmod(ca.cert, 0o644)
+  // PostgreSQL refuses a key that is not its own (or root's with 0640).
+  const owner = await postgresOwner()
+  if (owner) await Deno.chown(server.key, owner.uid, owner.gid)
+  return { ca: ca.cert, serverKey: server.key, serverCert: server.cert }
+}
+
+Deno.test('TLS against PostgreSQL with a generated CA: verify-full with sslrootcert encrypts, no root given -> TLS_FAILED, never plaintext', async () => {
+  const dir = await Deno.makeTempDir({ prefix: 'edge-auth-tls-' })
+  const files = await certificates(dir)
+  await admin(async (a) => {
+    // ALTER SYSTEM takes no parameters; the paths are this test's own temporary files.
+    const literal = (text: string) => `'${text.replaceAll("'", "''")}'`
+    await a.unsafe(`alter system set ssl_cert_file = ${literal(files.serverCert)}`)
+    await a.unsafe(`alter system set ssl_key_file = ${literal(files.serverKey)}`)
+    await a`alter system set ssl = on`
+    await a`select pg_reload_conf()`
+  })
+  try {
+    const url = new URL(testStack().dbUrl)
+    url.searchParams.set('sslmode', 'verify-full')
+    url.searchParams.set('sslrootcert', files.ca)
+    // The reload reaches the postmaster a moment later: until then it declines TLS.
+    let rows: Record<string, unknown>[] = []
+    for (let i = 0; i < 50 && rows[0]?.ssl !== true; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100))
+      const sql = createDatabaseClient(url.href, { max: 1 })
+      rows = await sql`select ssl, version from pg_stat_ssl where pid = pg_backend_pid()`
+        .catch(() => [])
+        .finally(() => sql.end())
+    }
+    assertEquals(rows[0]?.ssl, true)
+    assert(String(rows[0]?.version).startsWith('TLSv1.'), String(rows[0]?.version))
+    url.searchParams.delete('sslrootcert')
+    for (const mode of ['require', 'prefer']) {
+      url.searchParams.set('sslmode', mode)
+      await using(createDatabaseClient(url.href, { max: 1 }), async (sql) => {
+        const error = await assertRejects(() => sql`select 1`, DatabaseConnectionError)
+        assertEquals((error as DatabaseConnectionError).code, 'TLS_FAILED', mode)
+      })
+    }
+  } finally {
+    await admin(async (a) => {
+      await a`alter system reset ssl`
+      await a`alter system reset ssl_cert_file`
+      await a`alter system reset ssl_key_file`
+      await a`select pg_reload_conf()`
+    })
+    await Deno.remove(dir, { recursive: true })
+  }
 })

@@ -112,7 +112,7 @@ Deno.test('feed: a failed poll is 503 for a cached session once the feed is stal
   clock.advance(TTL - 1)
   assertEquals(await checker.isActive(S[0]!, U[0]!), true, 'within the staleness bound')
   clock.advance(1)
-  const error = await checker.isActive(S[0]!, U[0]!).catch((e) => e)
+  const error = await Promise.resolve(checker.isActive(S[0]!, U[0]!)).catch((e) => e)
   assert(error instanceof ApiError && error.status === 503, String(error))
   model.down = false
   assertEquals(await checker.isActive(S[0]!, U[0]!), true)
@@ -124,7 +124,7 @@ Deno.test('feed: the first poll must succeed before any session is asked', async
   model.sessions.set(S[0]!, U[0]!)
   model.down = true
   const checker = setup(model, clock)
-  const error = await checker.isActive(S[0]!, U[0]!).catch((e) => e)
+  const error = await Promise.resolve(checker.isActive(S[0]!, U[0]!)).catch((e) => e)
   assert(error instanceof ApiError && error.status === 503)
   assertEquals(model.queries, 0)
 })

@@ -146,7 +146,7 @@ Deno.test('a failing store -> 503 temporarily_unavailable with Retry-After, not 
     () => down ? Promise.reject(new Error('ECONNREFUSED')) : Promise.resolve('live' as const),
     clock,
   )
-  const error = await sessions.isActive(S1, U1).catch((e) => e)
+  const error = await Promise.resolve(sessions.isActive(S1, U1)).catch((e) => e)
   assert(error instanceof ApiError)
   assertEquals([error.status, error.code, error.descriptionKey], [
     503,
@@ -163,7 +163,7 @@ Deno.test('a configuration error in the store is passed on (500 misconfigured, n
     () => Promise.reject(new ConfigError('SUPABASE_DB_URL', 'is required')),
     new ManualClock(),
   )
-  await assertRejects(() => sessions.isActive(S1, U1), ConfigError)
+  await assertRejects(async () => await sessions.isActive(S1, U1), ConfigError)
 })
 
 Deno.test('the caches are bounded: the oldest live and dead entries are evicted', async () => {

@@ -232,8 +232,9 @@ export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
     if (user.role !== (policy.role ?? 'authenticated')) throw insufficientScope('roleNotAllowed')
     if (user.is_anonymous && !policy.allowAnonymous) throw insufficientScope('anonymousNotAllowed')
     if (policy.aal === 'aal2' && user.aal !== 'aal2') throw insufficientScope('mfaRequired')
-    if (policy.session === 'check' && !(await sessions.isActive(session.id, user.id))) {
-      throw invalidToken('sessionRevoked')
+    if (policy.session === 'check') {
+      const active = sessions.isActive(session.id, user.id)
+      if (!(active instanceof Promise ? await active : active)) throw invalidToken('sessionRevoked')
     }
     return context
   }
@@ -283,7 +284,7 @@ export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
     authenticateAny,
     verify: async (token) => await verifier.verify(token),
     verifyIgnoringExpiry: verifier.verifyIgnoringExpiry,
-    isSessionActive: sessions.isActive,
+    isSessionActive: async (sessionId, userId) => await sessions.isActive(sessionId, userId),
     forgetSession: sessions.forget,
     declareSessionCheck() {
       if (warmUp) sessions.warmUp()

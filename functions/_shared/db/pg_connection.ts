@@ -368,13 +368,29 @@ async function negotiateTls(socket: Deno.TcpConn, options: ConnectionOptions): P
     )
   }
   if (answer[0] !== 0x53) throw protocol('unexpected answer to the TLS request')
-  const caCerts = options.rootCertificateFile === undefined
-    ? undefined
-    : [await Deno.readTextFile(options.rootCertificateFile)]
-  return await Deno.startTls(socket, {
-    hostname: options.hostname,
-    ...(caCerts === undefined ? {} : { caCerts }),
-  })
+  let caCerts: string[] | undefined
+  if (options.rootCertificateFile !== undefined) {
+    try {
+      caCerts = [await Deno.readTextFile(options.rootCertificateFile)]
+    } catch (error) {
+      throw new DatabaseConnectionError('TLS_FAILED', 'sslrootcert cannot be read', error)
+    }
+  }
+  try {
+    const tls = await Deno.startTls(socket, {
+      hostname: options.hostname,
+      ...(caCerts === undefined ? {} : { caCerts }),
+    })
+    await tls.handshake()
+    return tls
+  } catch (error) {
+    // Typically a certificate that does not verify: never fall back to plaintext.
+    throw new DatabaseConnectionError(
+      'TLS_FAILED',
+      `TLS with PostgreSQL failed: ${(error as Error).message}`,
+      error,
+    )
+  }
 }
 
 async function writeAll(socket: Deno.Conn, bytes: Uint8Array): Promise<void> {

@@ -35,7 +35,8 @@ export class PostgresError extends Error {
  * - `CONNECTION_ENDED`: the client was ended by its owner;
  * - `PROTOCOL_VIOLATION`: the server said something a PostgreSQL server would not;
  * - `AUTHENTICATION_UNSUPPORTED` / `TLS_UNAVAILABLE`: the server asks for what this client will
- *   not do (md5 or Kerberos; TLS asked for and not offered).
+ *   not do (md5 or Kerberos; TLS asked for and not offered);
+ * - `TLS_FAILED`: the TLS handshake failed, typically a certificate that does not verify.
  */
 export type ConnectionErrorCode =
   | 'CONNECT_TIMEOUT'
@@ -45,6 +46,7 @@ export type ConnectionErrorCode =
   | 'PROTOCOL_VIOLATION'
   | 'AUTHENTICATION_UNSUPPORTED'
   | 'TLS_UNAVAILABLE'
+  | 'TLS_FAILED'
 
 /** A connection failure; `code` says which. */
 export class DatabaseConnectionError extends Error {

@@ -52,8 +52,11 @@ export interface SessionCheckerOptions {
 
 /** The session check of one instance. */
 export interface SessionChecker {
-  /** True when the session is live; throws 503 `temporarily_unavailable` when the store fails. */
-  isActive(sessionId: string, userId: string): Promise<boolean>
+  /**
+   * True when the session is live; throws 503 `temporarily_unavailable` when the store fails. A
+   * fresh cached answer comes back as a plain boolean, without a turn of the microtask queue.
+   */
+  isActive(sessionId: string, userId: string): boolean | Promise<boolean>
   /** Marks a session gone on this instance at once (after a logout through it). */
   forget(sessionId: string): void
   /**
@@ -235,21 +238,28 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
     return live
   }
 
-  async function isActive(sessionId: string, userId: string): Promise<boolean> {
+  function isActive(sessionId: string, userId: string): boolean | Promise<boolean> {
     if (gone.has(sessionId)) return false
     const key = `${sessionId} ${userId}`
-    let cached = answers.get(key)
-    if (cached !== undefined && !fresh(cached, clock.now())) {
-      if (feed !== undefined && cached.live && clock.now() < cached.until) {
-        await poll()
-        if (gone.has(sessionId)) return false
-        cached = answers.get(key)
-        // Just polled: what is still cached is as fresh as this request can have it.
-        if (cached !== undefined && cached.live && clock.now() < cached.until) return true
-      }
-      cached = undefined
+    const cached = answers.get(key)
+    if (cached !== undefined && fresh(cached, clock.now())) return cached.live
+    return settle(sessionId, userId, key, cached)
+  }
+
+  // The answer is not cached, or no longer fresh: poll or ask.
+  async function settle(
+    sessionId: string,
+    userId: string,
+    key: string,
+    cached: Cached | undefined,
+  ): Promise<boolean> {
+    if (cached !== undefined && feed !== undefined && cached.live && clock.now() < cached.until) {
+      await poll()
+      if (gone.has(sessionId)) return false
+      const polled = answers.get(key)
+      // Just polled: what is still cached is as fresh as this request can have it.
+      if (polled !== undefined && polled.live && clock.now() < polled.until) return true
     }
-    if (cached !== undefined) return cached.live
     // An answer is covered by later polls only when asked after a first poll has set the
     // watermark: a revocation between the query and that poll would be in no poll's rows.
     if (feed !== undefined && watermark === undefined) await poll()
