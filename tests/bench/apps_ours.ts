@@ -66,6 +66,6 @@ export function oursHandler(session: 'token' | 'check'): FetchHandler {
     corsOrigins: config.corsOrigins,
     methods: ['GET'],
   })
-  app.get('/', requireUser(auth, { session }), (c) => c.json({ id: c.var.auth.user.id }))
+  app.get('/', requireUser(auth, { session }), (c) => c.json({ id: c.get('auth').user.id }))
   return app.fetch
 }

@@ -36,7 +36,7 @@ import { measureColdStarts } from './cold_start.ts'
 import { type CountingProxy, startCountingProxy } from './counting_proxy.ts'
 import { machineInfo, runCacheMemory, runVerifyBench } from './in_process.ts'
 import { type BenchReport, type CaseResult, markdown, toJson } from './report.ts'
-import { pickRound, runCase, type RunContext } from './run_case.ts'
+import { isClean, pickRound, runCase, type RunContext } from './run_case.ts'
 import { measureSessionLoad } from './session_load.ts'
 import { ensureWrk } from './wrk.ts'
 import { existsSync } from 'node:fs'
@@ -218,6 +218,9 @@ async function main(): Promise<void> {
       })
       : []
     const rps = Object.fromEntries(cases.map((c) => [c.id, c.requestsPerSecond]))
+    const cleanRounds = rounds.map((round) =>
+      Object.fromEntries(round.filter(isClean).map((c) => [c.id, c.requestsPerSecond]))
+    )
     log('session check load: 1, 100 and 10,000 live sessions, feed and per-session')
     const sessionLoad = await measureSessionLoad({
       adminDbUrl: stack.info.dbUrl,
@@ -250,7 +253,7 @@ async function main(): Promise<void> {
           benchDeno: coldRatio(`Deno ${Deno.version.deno}`),
           benchVersion: Deno.version.deno,
         },
-      }),
+      }, cleanRounds),
       steps: decompose(rps),
     }
     await Deno.mkdir(dirname(out), { recursive: true })

@@ -187,6 +187,25 @@ async function writeProfile(benchCase: BenchCase, cpu: CpuProfile, dir: string):
 /** Other processes' CPU below this share of a core leave a round "clean". */
 const CLEAN_PERCENT = 10
 
+function others(c: CaseResult): number {
+  const { server, wrk, machine } = c.cpuPercent
+  return server === null || wrk === null || machine === null ? 0 : machine - server - wrk
+}
+
+/**
+ * Whether a round of a case counts: not profiled, and no neighbour took more than
+ * {@linkcode CLEAN_PERCENT} % of a core (a peer that calls the auth server or fetches the JWKS
+ * makes other processes work by design: its rounds always count).
+ *
+ * @param result one round of one case
+ * @returns true when it counts
+ */
+export function isClean(result: CaseResult): boolean {
+  if (result.profiled) return false
+  const external = result.authUserCalls > 0 || result.jwksFetches.run > 0
+  return external || others(result) <= CLEAN_PERCENT
+}
+
 /**
  * Of several rounds of one case, the median of the clean ones (other processes used under
  * {@linkcode CLEAN_PERCENT} % of a core), or, when a neighbour disturbed every round, the least
@@ -194,17 +213,10 @@ const CLEAN_PERCENT = 10
  * Rows whose peer calls the auth server or the JWKS take the median of all their rounds.
  */
 export function pickRound(results: CaseResult[]): CaseResult {
-  const others = (c: CaseResult) => {
-    const { server, wrk, machine } = c.cpuPercent
-    return server === null || wrk === null || machine === null ? 0 : machine - server - wrk
-  }
-  // A peer that calls the auth server or fetches the JWKS makes other processes work by design:
-  // all its rounds count.
-  const external = results.some((c) => c.authUserCalls > 0 || c.jwksFetches.run > 0)
   // A profiled round is slower by the sampling itself: it counts only when it is the only one.
   const unprofiled = results.filter((c) => !c.profiled)
   const candidates = unprofiled.length > 0 ? unprofiled : results
-  const clean = candidates.filter((c) => external || others(c) <= CLEAN_PERCENT)
+  const clean = candidates.filter(isClean)
   const byRate = [...clean].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)
   const chosen = byRate.length > 0
     ? byRate[Math.floor((byRate.length - 1) / 2)]!

@@ -38,6 +38,8 @@ export function entryBytes(token: string): number {
 export interface TokenCache<T> {
   /** The entry of a token, refreshed as most recently used; undefined on a miss. */
   get(token: string): TokenCacheEntry<T> | undefined
+  /** Whether a token is held, without refreshing it. */
+  has(token: string): boolean
   /** Stores an entry, evicting the least recently used ones past the bounds. */
   set(token: string, entry: TokenCacheEntry<T>): void
   /** The estimated memory the entries hold, in bytes (see {@linkcode entryBytes}). */
@@ -66,6 +68,7 @@ export function createTokenCache<T>(capacity: number, maxBytes = Infinity): Toke
   })
   return {
     get: cache.get,
+    has: cache.has,
     set: cache.set,
     delete: cache.delete,
     dropKids(kids) {

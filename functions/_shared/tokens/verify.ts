@@ -34,6 +34,11 @@ export interface Verifier {
    * throws, or rejects with, the {@linkcode ApiError} to answer.
    */
   verify(token: string): AuthContext | Promise<AuthContext>
+  /**
+   * Whether `token` verified before and is still cached: such a string is known to be a compact
+   * JWS within the size cap, so its syntax need not be checked again.
+   */
+  isCached(token: string): boolean
   /** Like `verify`, but accepts a token whose only fault is a past `exp` (for logout). */
   verifyIgnoringExpiry(token: string, options?: IgnoringExpiryOptions): Promise<AuthContext>
 }
@@ -160,7 +165,7 @@ export function createVerifier(
     }
   }
 
-  return { verify, verifyIgnoringExpiry }
+  return { verify, verifyIgnoringExpiry, isCached: (token) => cache.has(token) }
 }
 
 // jose's codes for failures of the token itself.
