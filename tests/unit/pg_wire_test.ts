@@ -212,3 +212,20 @@ Deno.test('connection URLs: percent-encoded credentials, libpq query settings, n
     assertEquals(error.message, message)
   }
 })
+
+Deno.test('a 5 MiB backend message in 1 KiB reads arrives whole, and small ones after it', async () => {
+  const big = new Uint8Array(5 * 1024 * 1024).map((_, i) => i % 251)
+  const stream = new Uint8Array([
+    ...message('D', big),
+    ...message('C', encoder.encode('SELECT 1\0')),
+    ...message('Z', encoder.encode('I')),
+  ])
+  const seen: [string, number][] = []
+  let same = false
+  for await (const m of backendMessages(chunked(stream, [1024]))) {
+    seen.push([String.fromCharCode(m.type), m.body.length])
+    if (m.type === 'D'.charCodeAt(0)) same = m.body.every((byte, i) => byte === big[i])
+  }
+  assertEquals(seen, [['D', big.length], ['C', 9], ['Z', 1]])
+  assertEquals(same, true)
+})

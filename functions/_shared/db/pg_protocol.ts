@@ -12,6 +12,8 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
 const PROTOCOL_VERSION = 196608
 /** The code of an SSLRequest, sent instead of a protocol version. */
 const SSL_REQUEST_CODE = 80877103
+/** The size of the read buffer a connection starts with. */
+const READ_CHUNK = 64 * 1024
 /** The largest backend message accepted: a bound on what a misbehaving server makes us buffer. */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -236,23 +238,44 @@ export function errorFields(body: Uint8Array): Record<string, string> {
 export async function* backendMessages(
   read: (buffer: Uint8Array) => Promise<number | null>,
 ): AsyncGenerator<BackendMessage> {
-  let pending = new Uint8Array(0)
-  const chunk = new Uint8Array(64 * 1024)
+  // One buffer, doubled when a message needs more: a large row is copied a few times, not once
+  // per chunk read; back to the small size once it is consumed.
+  let buffer = new Uint8Array(READ_CHUNK)
+  let start = 0
+  let end = 0
   while (true) {
-    while (pending.length >= 5) {
-      const length = new DataView(pending.buffer, pending.byteOffset, 5).getInt32(1)
+    let needed = 0
+    while (end - start >= 5) {
+      const length = new DataView(buffer.buffer, start + 1, 4).getInt32(0)
       if (length < 4 || length > MAX_MESSAGE_BYTES) {
         throw new TypeError(`Malformed message: length ${length}`)
       }
-      if (pending.length < length + 1) break
-      yield { type: pending[0]!, body: pending.slice(5, length + 1) }
-      pending = pending.subarray(length + 1)
+      if (end - start < length + 1) {
+        needed = length + 1
+        break
+      }
+      yield { type: buffer[start]!, body: buffer.slice(start + 5, start + 1 + length) }
+      start += length + 1
     }
-    const count = await read(chunk)
+    if (start === end) {
+      start = end = 0
+      if (buffer.length > READ_CHUNK) buffer = new Uint8Array(READ_CHUNK)
+    }
+    // Room from `start` for the message being read, and for a read after what is buffered.
+    const wanted = Math.max(needed, end - start + READ_CHUNK / 4)
+    if (buffer.length - start < wanted) {
+      if (buffer.length >= wanted) {
+        buffer.copyWithin(0, start, end)
+      } else {
+        const grown = new Uint8Array(Math.max(wanted, buffer.length * 2))
+        grown.set(buffer.subarray(start, end))
+        buffer = grown
+      }
+      end -= start
+      start = 0
+    }
+    const count = await read(buffer.subarray(end))
     if (count === null) return
-    const joined = new Uint8Array(pending.length + count)
-    joined.set(pending)
-    joined.set(chunk.subarray(0, count), pending.length)
-    pending = joined
+    end += count
   }
 }

@@ -9,6 +9,7 @@
  */
 import { type Env, type Handler, Hono, type MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
+import { LinearRouter } from 'hono/router/linear-router'
 import {
   type AcceptedCredential,
   type Auth,
@@ -58,7 +59,9 @@ export function createFunctionApp<E extends Env = Env>(
   name: string,
   options: FunctionAppOptions,
 ): Hono<E> {
-  const app = new Hono<E>().basePath(`/${name}`) as unknown as Hono<E>
+  // A function has a handful of routes and a cold start per instance: the linear router matches
+  // them at once where the default one first compiles them all (about 1 ms of the first request).
+  const app = new Hono<E>({ router: new LinearRouter() }).basePath(`/${name}`) as unknown as Hono<E>
   const cors = createCors({ origins: options.corsOrigins, methods: options.methods })
   // CORS and the security headers, on every response, errors included.
   app.use('*', async (c, next) => {
