@@ -69,6 +69,15 @@ Deno.test('text of any Unicode, int8, numeric, json, timestamps and NULL round-t
   })
 })
 
+Deno.test('text beginning with U+FEFF, or made only of it, round-trips: a byte-order mark in a value is data', async () => {
+  await using(createDatabaseClient(testStack().functionsDbUrl, { max: 1 }), async (sql) => {
+    for (const text of ['\uFEFF', '\uFEFFnote', '\uFEFF\uFEFF', 'a\uFEFF', '\uFFFE\uFEFF']) {
+      const rows = await sql`select ${text}::text as text, ${text}::text || '' as copy`
+      assertEquals(rows, [{ text, copy: text }])
+    }
+  })
+})
+
 Deno.test('a value is a parameter, never SQL: quotes, comments and $1 in strings stay data (generated)', async () => {
   await using(createDatabaseClient(testStack().functionsDbUrl, { max: 1 }), async (sql) => {
     const hostile = fc.constantFrom(

@@ -6,7 +6,8 @@
  */
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a value may begin with U+FEFF, and it is data, not a byte-order mark.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** Protocol version 3.0, as the startup message states it. */
 const PROTOCOL_VERSION = 196608

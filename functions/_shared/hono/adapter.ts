@@ -9,7 +9,6 @@
  */
 import { type Env, type Handler, Hono, type MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { LinearRouter } from 'hono/router/linear-router'
 import {
   type AcceptedCredential,
   type Auth,
@@ -59,9 +58,9 @@ export function createFunctionApp<E extends Env = Env>(
   name: string,
   options: FunctionAppOptions,
 ): Hono<E> {
-  // A function has a handful of routes and a cold start per instance: the linear router matches
-  // them at once where the default one first compiles them all (about 1 ms of the first request).
-  const app = new Hono<E>({ router: new LinearRouter() }).basePath(`/${name}`) as unknown as Hono<E>
+  // The default router, not the linear one that would spare a cold start its route compilation
+  // (about 1 ms): that one also matches `/<name>/` for `/<name>`, and paths are exact here.
+  const app = new Hono<E>().basePath(`/${name}`) as unknown as Hono<E>
   const cors = createCors({ origins: options.corsOrigins, methods: options.methods })
   // CORS and the security headers, on every response, errors included.
   app.use('*', async (c, next) => {
