@@ -55,7 +55,7 @@ export function factoryBaseline(): FetchHandler {
 
 /**
  * Cases 1 to 3: the route as an edge-auth function builds it, configured from the environment
- * like a deployed function (`SUPABASE_URL`, `SUPABASE_JWT_ISSUER`, `SUPABASE_DB_URL`).
+ * like a deployed function (`SUPABASE_URL`, `EDGE_AUTH_JWT_ISSUER`, `SUPABASE_DB_URL`).
  *
  * @param session `token` (trust the token until `exp`) or `check` (ask PostgreSQL, cached 1 s)
  */

@@ -54,7 +54,7 @@ async function settle(): Promise<number> {
 async function growth(key: TestKey, cacheSize: number, count: number): Promise<number> {
   const config = testConfig({
     SUPABASE_JWKS: JSON.stringify(jwksOf(key)),
-    SUPABASE_JWT_ISSUER: template.iss,
+    EDGE_AUTH_JWT_ISSUER: template.iss,
     EDGE_AUTH_TOKEN_CACHE_SIZE: String(cacheSize),
   })
   const auth = createAuth(config, { sessionStore: () => Promise.resolve('live' as const) })

@@ -161,7 +161,8 @@ async function main(): Promise<void> {
     }
     const common: Record<string, string> = {
       SUPABASE_URL: proxy.url,
-      SUPABASE_JWT_ISSUER: stack.info.issuer,
+      // The current name: the deprecated SUPABASE_JWT_ISSUER would log a warning at each boot.
+      EDGE_AUTH_JWT_ISSUER: stack.info.issuer,
       SUPABASE_ANON_KEY: stack.info.anonKey,
       SUPABASE_PUBLISHABLE_KEY: stack.info.anonKey,
       SUPABASE_SERVICE_ROLE_KEY: stack.info.serviceRoleKey,
