@@ -16,7 +16,7 @@
  * `--out` (default `.local/bench/bench-<date>.json`).
  *
  *   deno run --allow-all tests/bench/main.ts [--duration 4] [--warmup 1] [--connections 50]
- *     [--threads 2] [--tokens 30000] [--rounds 3] [--cold-runs 5] [--only id,id] [--out file]
+ *     [--threads 2] [--tokens 30000] [--rounds 5] [--cold-runs 7] [--only id,id] [--out file]
  *     [--no-in-process] [--no-cold-start] [--functions-deno path] [--profile]
  *
  * `--profile` samples each selected server's CPU during its first round (V8 inspector) and writes
@@ -65,8 +65,8 @@ const settings = {
   connections: count('connections', 50, 1),
   threads: count('threads', 2, 1),
   tokens: count('tokens', 30_000, 100),
-  rounds: count('rounds', 3, 1),
-  coldRuns: count('cold-runs', 5, 1),
+  rounds: count('rounds', 5, 1),
+  coldRuns: count('cold-runs', 7, 1),
 }
 const only = option('only', '').split(',').filter(Boolean)
 const unknown = only.filter((id) => !CASES.some((c) => c.id === id))
