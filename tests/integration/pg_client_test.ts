@@ -267,7 +267,27 @@ async function readSome(conn: Deno.Conn): Promise<void> {
   await conn.read(new Uint8Array(4096))
 }
 
-const MISBEHAVING: [string, (conn: Deno.Conn) => Promise<void>, string][] = [
+/** Reads the client's SASLInitialResponse and answers with a challenge its nonce extends. */
+async function scramChallenge(conn: Deno.Conn): Promise<void> {
+  const buffer = new Uint8Array(4096)
+  const count = (await conn.read(buffer)) ?? 0
+  const nonce = /r=([^,\0]+)/.exec(new TextDecoder().decode(buffer.subarray(0, count)))?.[1] ?? ''
+  const challenge = `r=${nonce}server,s=c2FsdHNhbHQ=,i=4096`
+  await conn.write(authRequest(11, new TextEncoder().encode(challenge)))
+}
+
+function fatal(code: string): Uint8Array {
+  const body = new TextEncoder().encode(`SFATAL\0VFATAL\0C${code}\0Mterminating connection\0\0`)
+  const out = new Uint8Array(5 + body.length)
+  out[0] = 'E'.charCodeAt(0)
+  new DataView(out.buffer).setInt32(1, body.length + 4)
+  out.set(body, 5)
+  return out
+}
+
+const READY = new Uint8Array([0x5a, 0, 0, 0, 5, 0x49]) // ReadyForQuery, idle
+
+const MISBEHAVING: [string, (conn: Deno.Conn) => Promise<void>, string, string?][] = [
   ['never answers', async (conn) => await readSome(conn), 'CONNECT_TIMEOUT'],
   ['asks for an md5 password', async (conn) => {
     await readSome(conn)
@@ -288,22 +308,53 @@ const MISBEHAVING: [string, (conn: Deno.Conn) => Promise<void>, string][] = [
     await readSome(conn)
     await conn.write(authRequest(11, new TextEncoder().encode('r=forged,s=c2FsdA==,i=4096')))
   }, 'PROTOCOL_VIOLATION'],
+  ['ends SCRAM with AuthenticationOk, skipping its own proof', async (conn) => {
+    await readSome(conn)
+    await conn.write(authRequest(10, new TextEncoder().encode('SCRAM-SHA-256\0\0')))
+    await scramChallenge(conn)
+    await readSome(conn)
+    await conn.write(authRequest(0))
+    await conn.write(READY)
+    // Then nothing more: a client that took that for a login fails with a closed connection.
+    conn.close()
+  }, 'PROTOCOL_VIOLATION'],
+  ['asks for the password in cleartext on an unencrypted connection', async (conn) => {
+    await readSome(conn)
+    await conn.write(authRequest(3))
+  }, 'AUTHENTICATION_UNSUPPORTED'],
+  ['accepts the login, then ends the session at once (FATAL 57P01)', async (conn) => {
+    await readSome(conn)
+    await conn.write(authRequest(0))
+    await conn.write(READY)
+    await conn.write(fatal('57P01'))
+    conn.close()
+  }, 'CONNECTION_CLOSED'],
+  [
+    'says yes to TLS, then never completes the handshake',
+    async (conn) => {
+      await readSome(conn)
+      await conn.write(new Uint8Array([0x53]))
+      await readSome(conn)
+    },
+    'CONNECT_TIMEOUT',
+    '&sslmode=require',
+  ],
 ]
 
-for (const [behaviour, script, code] of MISBEHAVING) {
-  Deno.test(`a server that ${behaviour} -> ${code} within the connect timeout, no password in it`, async () => {
+for (const [behaviour, script, code, query = ''] of MISBEHAVING) {
+  Deno.test(`a server that ${behaviour} -> ${code} within the connect timeout, no password in it, the pool not stuck`, async () => {
     const server = scriptedServer(script)
     try {
-      await using(
-        createDatabaseClient(server.url('?connect_timeout=1'), { max: 1 }),
-        async (sql) => {
+      const url = server.url(`?connect_timeout=1${query}`)
+      await using(createDatabaseClient(url, { max: 1 }), async (sql) => {
+        for (const attempt of ['first', 'second']) {
           const started = performance.now()
           const error = await assertRejects(() => sql`select 1`)
-          assert(performance.now() - started < 3000, 'bounded by the connect timeout')
+          assert(performance.now() - started < 3000, `${attempt}: bounded by the connect timeout`)
           assertEquals((error as DatabaseConnectionError).code, code, (error as Error).message)
           assert(!String((error as Error).message).includes(PASSWORD_MARK))
-        },
-      )
+        }
+      })
     } finally {
       await server.close()
     }

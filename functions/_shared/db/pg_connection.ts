@@ -96,9 +96,7 @@ export class PgConnection {
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         timedOut = true
-        try {
-          socket?.close()
-        } catch { /* already closed */ }
+        if (socket !== null) closeQuietly(socket)
         reject(
           new DatabaseConnectionError(
             'CONNECT_TIMEOUT',
@@ -109,16 +107,16 @@ export class PgConnection {
     })
     const opening = (async () => {
       const tcp = await connectTcp(options)
-      if (timedOut) {
-        tcp.close()
-        throw new DatabaseConnectionError('CONNECT_TIMEOUT', 'connect timed out')
-      }
       socket = tcp
+      if (timedOut) throw timeoutAfter(tcp)
       tcp.setNoDelay(true)
-      socket = await negotiateTls(tcp, options)
-      const messages = backendMessages((buffer) => socket!.read(buffer))
-      const connection = new PgConnection(socket, messages)
-      await connection.#startup(options)
+      // The socket being handshaken is the one a timeout must close.
+      const secured = await negotiateTls(tcp, options, (tls) => socket = tls)
+      socket = secured
+      if (timedOut) throw timeoutAfter(secured)
+      const messages = backendMessages((buffer) => secured.read(buffer))
+      const connection = new PgConnection(secured, messages)
+      await connection.#startup(options, secured !== tcp)
       return connection
     })()
     try {
@@ -141,11 +139,6 @@ export class PgConnection {
     return this.#status
   }
 
-  /** Called once when the connection closes, whoever closed it. */
-  set onClose(callback: () => void) {
-    this.#onClose = callback
-  }
-
   /**
    * Runs one statement. Queries on one connection run one after the other.
    *
@@ -166,19 +159,31 @@ export class PgConnection {
     return run
   }
 
-  /** Closes the connection, politely when it still can. Idempotent. */
+  /** Called once when the connection closes, whoever closed it; at once if it already has. */
+  set onClose(callback: () => void) {
+    this.#onClose = callback
+    if (this.#closed) callback()
+  }
+
+  /**
+   * Closes the connection: closed from now on for every caller, then, best effort, a Terminate
+   * so the server ends the session without logging a lost client. Idempotent.
+   */
   close(): void {
     if (this.#closed) return
-    // Best effort: the server then ends the session without logging a lost client.
-    this.#socket.write(terminateMessage()).catch(() => {}).finally(() => this.#shut())
+    this.#markClosed()
+    const socket = this.#socket
+    socket.write(terminateMessage()).catch(() => {}).finally(() => closeQuietly(socket))
   }
 
   #shut(reason?: unknown): void {
+    closeQuietly(this.#socket)
+    this.#markClosed(reason)
+  }
+
+  #markClosed(reason?: unknown): void {
     if (this.#closed) return
     this.#closed = true
-    try {
-      this.#socket.close()
-    } catch { /* already closed */ }
     const pending = this.#pending
     this.#pending = null
     pending?.reject(
@@ -207,7 +212,7 @@ export class PgConnection {
     return await result
   }
 
-  async #startup(options: ConnectionOptions): Promise<void> {
+  async #startup(options: ConnectionOptions, encrypted: boolean): Promise<void> {
     await writeAll(
       this.#socket,
       startupMessage({
@@ -218,6 +223,7 @@ export class PgConnection {
       }),
     )
     let scram: ReturnType<typeof scramExchange> | null = null
+    let verified = false
     while (true) {
       const message = await this.#next()
       if (message.type === ERROR_RESPONSE) throw new PostgresError(errorFields(message.body))
@@ -225,8 +231,15 @@ export class PgConnection {
       if (message.type !== AUTHENTICATION) continue // ParameterStatus, BackendKeyData, notices
       const reader = new MessageReader(message.body)
       const code = reader.int32()
-      if (code === 0) continue // AuthenticationOk
+      if (code === 0) {
+        // AuthenticationOk. Once SCRAM has begun, only after the server proved it knows the
+        // password: a server (or something in between) that skips that proof accepts anyone.
+        if (scram !== null && !verified) throw protocol('SCRAM ended without the server proof')
+        continue
+      }
       if (code === 3) {
+        // A cleartext password on an unencrypted connection is readable by anyone in between.
+        if (!encrypted) throw unsupported('a cleartext password on an unencrypted connection')
         await writeAll(this.#socket, passwordMessage(options.password, true))
       } else if (code === 10) {
         const mechanisms: string[] = []
@@ -243,6 +256,7 @@ export class PgConnection {
         await writeAll(this.#socket, passwordMessage(response, false))
       } else if (code === 12 && scram !== null) {
         await scramStep(() => scram!.verify(reader.rest()))
+        verified = true
       } else {
         throw unsupported(code === 5 ? 'md5 passwords' : `authentication method ${code}`)
       }
@@ -278,11 +292,10 @@ export class PgConnection {
         return
       case ERROR_RESPONSE: {
         const error = new PostgresError(errorFields(message.body))
-        // A FATAL error ends the session: the server closes next.
+        // A FATAL error ends the session (an administrator's shutdown, an idle timeout, a pooler
+        // letting go): the server closes next, and a query in flight met a closed connection,
+        // which `withRecovery` may repeat when that is safe.
         if (pending === null || error.severity === 'FATAL' || error.severity === 'PANIC') {
-          if (pending !== null) pending.error = error
-          this.#pending = null
-          pending?.reject(error)
           this.#shut(error)
           return
         }
@@ -353,7 +366,11 @@ async function connectTcp(options: ConnectionOptions): Promise<Deno.TcpConn> {
   }
 }
 
-async function negotiateTls(socket: Deno.TcpConn, options: ConnectionOptions): Promise<Deno.Conn> {
+async function negotiateTls(
+  socket: Deno.TcpConn,
+  options: ConnectionOptions,
+  handshaking: (tls: Deno.Conn) => void,
+): Promise<Deno.Conn> {
   if (options.tls === 'disable') return socket
   await writeAll(socket, sslRequest())
   const answer = new Uint8Array(1)
@@ -381,6 +398,7 @@ async function negotiateTls(socket: Deno.TcpConn, options: ConnectionOptions): P
       hostname: options.hostname,
       ...(caCerts === undefined ? {} : { caCerts }),
     })
+    handshaking(tls)
     await tls.handshake()
     return tls
   } catch (error) {
@@ -391,6 +409,17 @@ async function negotiateTls(socket: Deno.TcpConn, options: ConnectionOptions): P
       error,
     )
   }
+}
+
+function closeQuietly(socket: Deno.Conn): void {
+  try {
+    socket.close()
+  } catch { /* already closed */ }
+}
+
+function timeoutAfter(socket: Deno.Conn): DatabaseConnectionError {
+  closeQuietly(socket)
+  return new DatabaseConnectionError('CONNECT_TIMEOUT', 'The connect timeout passed')
 }
 
 async function writeAll(socket: Deno.Conn, bytes: Uint8Array): Promise<void> {

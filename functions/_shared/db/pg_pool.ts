@@ -54,7 +54,16 @@ export class PgPool {
         if (!idle.closed) return idle
         continue
       }
-      if (this.#open.size + this.#opening < this.#settings.max) return await this.#connect()
+      if (this.#open.size + this.#opening < this.#settings.max) {
+        const connection = await this.#connect()
+        // Closed while it was being handed over (a FATAL right after ReadyForQuery): its slot
+        // is free again, and the caller hears of a closed connection rather than a new attempt
+        // per turn against a server that does it every time.
+        if (connection.closed) {
+          throw new DatabaseConnectionError('CONNECTION_CLOSED', 'The server closed the connection')
+        }
+        return connection
+      }
       await new Promise<void>((resolve) => this.#waiting.push(resolve))
     }
   }
@@ -106,6 +115,7 @@ export class PgPool {
       throw ended()
     }
     this.#open.add(connection)
+    // Runs at once when the connection closed before this line: the slot is never lost.
     connection.onClose = () => {
       this.#open.delete(connection)
       this.#idle = this.#idle.filter((c) => c !== connection)

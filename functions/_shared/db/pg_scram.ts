@@ -10,6 +10,7 @@ const encoder = new TextEncoder()
 /** The SASL mechanism name. Channel binding (`-PLUS`) is not offered, so the header is `n,,`. */
 export const SCRAM_MECHANISM = 'SCRAM-SHA-256'
 const GS2_HEADER = 'n,,'
+const MAX_ITERATIONS = 1_000_000
 
 /** One SCRAM exchange: first message, the answer to the server's challenge, the final check. */
 export interface ScramExchange {
@@ -50,17 +51,21 @@ export function scramExchange(password: string): ScramExchange {
       const iterations = Number(fields.get('i'))
       if (
         !nonce?.startsWith(clientNonce) || nonce.length === clientNonce.length ||
-        salt === undefined || !Number.isInteger(iterations) || iterations < 1
+        salt === undefined || !Number.isInteger(iterations) || iterations < 1 ||
+        // A bound on the work a hostile server can make us do (PostgreSQL's default is 4096).
+        iterations > MAX_ITERATIONS
       ) {
         throw new Error('SCRAM: malformed server challenge')
       }
       const salted = await pbkdf2(password, unbase64(salt), iterations)
       const clientKey = await hmac(salted, 'Client Key')
-      const storedKey = new Uint8Array(await crypto.subtle.digest('SHA-256', clientKey))
+      const storedKey = new Uint8Array(
+        await crypto.subtle.digest('SHA-256', clientKey as BufferSource),
+      )
       const clientFinalWithoutProof = `c=${btoa(GS2_HEADER)},r=${nonce}`
       const authMessage = `${clientFirstBare},${serverFirst},${clientFinalWithoutProof}`
       const signature = await hmac(storedKey, authMessage)
-      const proof = clientKey.map((byte, i) => byte ^ signature[i]!)
+      const proof = clientKey.map((byte: number, i: number) => byte ^ signature[i]!)
       expectedServerSignature = base64(await hmac(await hmac(salted, 'Server Key'), authMessage))
       return `${clientFinalWithoutProof},p=${base64(proof)}`
     },
@@ -81,29 +86,24 @@ function attributes(message: string): Map<string, string> {
   return fields
 }
 
-async function pbkdf2(
-  password: string,
-  salt: Uint8Array<ArrayBuffer>,
-  iterations: number,
-): Promise<Uint8Array<ArrayBuffer>> {
+// Plain `Uint8Array`s with casts where Web Crypto takes them: Deno 2.1's TypeScript has no
+// generic `Uint8Array<ArrayBuffer>`, and newer ones want it for a `BufferSource`.
+async function pbkdf2(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
   const key = await crypto.subtle.importKey('raw', encoder.encode(password), 'PBKDF2', false, [
     'deriveBits',
   ])
   const bits = await crypto.subtle.deriveBits(
-    { name: 'PBKDF2', hash: 'SHA-256', salt, iterations },
+    { name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations },
     key,
     256,
   )
   return new Uint8Array(bits)
 }
 
-async function hmac(
-  key: Uint8Array<ArrayBuffer>,
-  data: string,
-): Promise<Uint8Array<ArrayBuffer>> {
+async function hmac(key: Uint8Array, data: string): Promise<Uint8Array> {
   const hmacKey = await crypto.subtle.importKey(
     'raw',
-    key,
+    key as BufferSource,
     { name: 'HMAC', hash: 'SHA-256' },
     false,
     ['sign'],
@@ -117,7 +117,7 @@ function base64(bytes: Uint8Array): string {
   return btoa(binary)
 }
 
-function unbase64(text: string): Uint8Array<ArrayBuffer> {
+function unbase64(text: string): Uint8Array {
   try {
     return Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
   } catch {
