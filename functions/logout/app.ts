@@ -1,9 +1,9 @@
 import type { Hono } from 'hono'
 import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
 import type { Config } from '../_shared/core/config.ts'
-import { ApiError, invalidRequest, unavailable } from '../_shared/core/errors.ts'
-import { databaseFor, type Sql, withRecovery } from '../_shared/db/database.ts'
-import { isDatabaseUnavailable } from '../_shared/db/database_errors.ts'
+import { ApiError, invalidRequest } from '../_shared/core/errors.ts'
+import { databaseFor } from '../_shared/db/database.ts'
+import { endSessions } from '../_shared/sessions/session_store.ts'
 import {
   type AuthEnv,
   createFunctionApp,
@@ -43,7 +43,7 @@ export function createLogoutApp(config: Config, deps: AppDeps = {}): Hono<AuthEn
       if (session.expires_at * 1000 > auth.clock.now()) {
         await endOnAuthServer(config, deps.fetch, token, scope)
       } else {
-        await endInDatabase(sql(), user.id, session.id, scope)
+        await endSessions(sql(), user.id, session.id, scope)
       }
       // `others` keeps the caller's own session alive; the other scopes end it.
       if (scope !== 'others') auth.forgetSession(session.id)
@@ -84,21 +84,4 @@ async function endOnAuthServer(
     throw new ApiError(502, 'auth_upstream_unavailable', 'upstreamUnavailable', { cause: error })
   }
   throw failure
-}
-
-async function endInDatabase(
-  sql: Sql,
-  userId: string,
-  sessionId: string,
-  scope: Scope,
-): Promise<void> {
-  try {
-    // Ending sessions twice ends the same sessions: safe to repeat on a stale connection.
-    await withRecovery(() =>
-      sql`select public.auth_end_sessions(${userId}::uuid, ${sessionId}::uuid, ${scope})`
-    )
-  } catch (error) {
-    if (isDatabaseUnavailable(error)) throw unavailable('sessionStoreUnavailable', 5, error)
-    throw error
-  }
 }

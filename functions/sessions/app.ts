@@ -8,10 +8,10 @@
 import type { Hono } from 'hono'
 import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
 import type { Config } from '../_shared/core/config.ts'
-import { invalidRequest, unavailable } from '../_shared/core/errors.ts'
+import { invalidRequest } from '../_shared/core/errors.ts'
 import { isUuid } from '../_shared/core/uuid.ts'
-import { databaseFor, type Sql, withRecovery } from '../_shared/db/database.ts'
-import { isDatabaseUnavailable } from '../_shared/db/database_errors.ts'
+import { databaseFor } from '../_shared/db/database.ts'
+import { revokeUserSessions } from '../_shared/sessions/session_store.ts'
 import {
   createFunctionApp,
   type CredentialEnv,
@@ -51,24 +51,10 @@ export function createSessionsApp(config: Config, deps: AppDeps = {}): Hono<Cred
         fields: { user_id: { required: true, maxLength: 36 } },
       })
       if (!isUuid(userId)) throw invalidRequest('notUuid', 'user_id')
-      for (const sessionId of await revokeSessions(sql(), userId)) auth.forgetSession(sessionId)
+      for (const sessionId of await revokeUserSessions(sql(), userId)) auth.forgetSession(sessionId)
       return c.body(null, 204)
     },
   )
   app.all('/revoke', methodNotAllowed(methods))
   return app
-}
-
-/** Deletes the user's sessions; the ids of those that ended (none for an unknown user). */
-async function revokeSessions(sql: Sql, userId: string): Promise<string[]> {
-  try {
-    // Ending a user's sessions twice ends the same sessions: safe to repeat on a stale connection.
-    const rows = await withRecovery(() =>
-      sql`select public.auth_revoke_user_sessions(${userId}::uuid) as id`
-    )
-    return rows.map((row) => String(row.id))
-  } catch (error) {
-    if (isDatabaseUnavailable(error)) throw unavailable('sessionStoreUnavailable', 5, error)
-    throw error
-  }
 }

@@ -85,18 +85,15 @@ export interface AuthDeps extends ServiceDeps {
 /** The authentication services of one instance. */
 export interface Auth {
   /**
-   * The caller of a request under a policy.
+   * The caller of a request under a policy: at once for a cached token with a fresh session
+   * answer (the common case, without a turn of the microtask queue), else a promise. Either way
+   * `await` gives the identity.
    *
    * @throws {ApiError} 401 without credentials or with a bad token or a dead session, 400 for a
    * malformed request, 403 when the policy refuses, 503 when keys or the session store are
-   * unavailable
+   * unavailable (thrown, or the promise rejects with it)
    */
-  authenticate(request: Request, policy: AuthPolicy): Promise<AuthContext>
-  /**
-   * {@linkcode Auth.authenticate} for middleware that can take a plain value: a cached token
-   * with a fresh session answer comes back at once, without a turn of the microtask queue.
-   */
-  authenticateNow(request: Request, policy: AuthPolicy): AuthContext | Promise<AuthContext>
+  authenticate(request: Request, policy: AuthPolicy): AuthContext | Promise<AuthContext>
   /**
    * The caller of a request that may carry one of several kinds of credential, tried in the
    * order of `accepted`; the first that matches decides:
@@ -223,7 +220,7 @@ export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
 
   // A cached token with a fresh session answer, the common case, is answered without a turn of
   // the microtask queue: each costs a measurable share of a request that does nothing else.
-  function authenticateNow(
+  function authenticate(
     request: Request,
     policy: AuthPolicy,
   ): AuthContext | Promise<AuthContext> {
@@ -240,8 +237,12 @@ export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
     policy: AuthPolicy,
   ): AuthContext | Promise<AuthContext> {
     // A key sent correctly in `apikey` that a gateway passed on as the bearer (the Supabase CLI's
-    // does): the caller has no user session, which is what they are told.
-    if (request.headers.has('apikey') && isApiKeyToken(token)) throw noCredentials()
+    // does): the caller has no user session, which is what they are told. A cached token is a
+    // verified user token, never a key, so it is not decoded again (supabase-js sends `apikey` on
+    // every call).
+    if (request.headers.has('apikey') && !verifier.isCached(token) && isApiKeyToken(token)) {
+      throw noCredentials()
+    }
     const verified = policy.allowExpired
       ? verifier.verifyIgnoringExpiry(token)
       : verifier.verify(token)
@@ -267,10 +268,6 @@ export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
     }
     if (!active) throw invalidToken('sessionRevoked')
     return context
-  }
-
-  async function authenticate(request: Request, policy: AuthPolicy): Promise<AuthContext> {
-    return await authenticateNow(request, policy)
   }
 
   async function authenticateAny(
@@ -315,7 +312,6 @@ export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
 
   return {
     authenticate,
-    authenticateNow,
     authenticateAny,
     verify: async (token) => await verifier.verify(token),
     verifyIgnoringExpiry: verifier.verifyIgnoringExpiry,

@@ -27,12 +27,9 @@ const CONNECTION_CODES = new Set([
  * @returns true for connection failures, false for query errors
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
+  // The client codes every socket failure (`pg_errors.ts`); SQLSTATE class 08 is the server's.
   const code = (error as { code?: unknown } | null)?.code
-  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true
-  // Deno surfaces a refused socket as a ConnectionRefused error without a code.
-  return error instanceof Deno.errors.ConnectionRefused ||
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.TimedOut
+  return typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))
 }
 
 /**

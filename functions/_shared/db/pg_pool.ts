@@ -75,14 +75,11 @@ export class PgPool {
    * @param connection what {@linkcode acquire} gave
    */
   release(connection: PgConnection): void {
+    // Closing takes it out of the pool at once (`onClose`, set in `#connect`).
     if (this.#ended || connection.status !== 'I') connection.close()
-    if (!connection.closed && !this.#ended) {
+    if (!connection.closed) {
       this.#idle.push(connection)
-      const timer = setTimeout(() => {
-        this.#idle = this.#idle.filter((c) => c !== connection)
-        this.#idleTimers.delete(connection)
-        connection.close()
-      }, this.#settings.idleTimeoutMs)
+      const timer = setTimeout(() => connection.close(), this.#settings.idleTimeoutMs)
       this.#idleTimers.set(connection, timer)
     }
     this.#wakeOne()
@@ -91,10 +88,7 @@ export class PgPool {
   /** Closes every connection; callers waiting get `CONNECTION_ENDED`. Idempotent. */
   end(): void {
     this.#ended = true
-    for (const timer of this.#idleTimers.values()) clearTimeout(timer)
-    this.#idleTimers.clear()
-    this.#idle = []
-    for (const connection of this.#open) connection.close()
+    for (const connection of [...this.#open]) connection.close()
     for (const wake of this.#waiting.splice(0)) wake()
   }
 
@@ -104,12 +98,12 @@ export class PgPool {
     try {
       connection = await PgConnection.open(this.#options)
     } catch (error) {
-      this.#opening--
       // The slot is free again: a waiting caller may try in turn.
       this.#wakeOne()
       throw error
+    } finally {
+      this.#opening--
     }
-    this.#opening--
     if (this.#ended) {
       connection.close()
       throw ended()

@@ -55,17 +55,21 @@ class MessageWriter {
 
   /** The message: type byte (none for startup messages), length, body. */
   message(type: string | null): Uint8Array {
-    const head = type === null ? 4 : 5
-    const out = new Uint8Array(head + this.#length)
-    if (type !== null) out[0] = type.charCodeAt(0)
-    new DataView(out.buffer).setInt32(head - 4, this.#length + 4)
-    let offset = head
-    for (const part of this.#parts) {
-      out.set(part, offset)
-      offset += part.length
-    }
-    return out
+    const head = new Uint8Array(type === null ? 4 : 5)
+    if (type !== null) head[0] = type.charCodeAt(0)
+    new DataView(head.buffer).setInt32(head.length - 4, this.#length + 4)
+    return concat([head, ...this.#parts])
   }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
 }
 
 /**
@@ -137,20 +141,13 @@ export function extendedQuery(
     }
   }
   bind.int16(0)
-  const messages = [
+  return concat([
     parse.message('P'),
     bind.message('B'),
     new MessageWriter().bytes(new Uint8Array(['P'.charCodeAt(0)])).cstring('').message('D'),
     new MessageWriter().cstring('').int32(0).message('E'),
     new MessageWriter().message('S'),
-  ]
-  const out = new Uint8Array(messages.reduce((sum, m) => sum + m.length, 0))
-  let offset = 0
-  for (const m of messages) {
-    out.set(m, offset)
-    offset += m.length
-  }
-  return out
+  ])
 }
 
 /** The Terminate message: the polite end of a connection. */

@@ -31,7 +31,7 @@ export async function asAuthenticatedUser<T>(
         // The connection is alive: from here on a failure is not retried (work may write).
         begun()
         return await work(tx)
-      }) as Promise<T>
+      })
     )
   } catch (error) {
     if (isDatabaseUnavailable(error)) throw unavailable('databaseUnavailable', 5, error)

@@ -141,7 +141,7 @@ export function methodNotAllowed(allow: readonly string[]): Handler {
 export function requireUser(auth: Auth, policy: AuthPolicy): MiddlewareHandler<AuthEnv> {
   if (policy.session === 'check') auth.declareSessionCheck()
   return createMiddleware<AuthEnv>(async (c, next) => {
-    const context = auth.authenticateNow(c.req.raw, policy)
+    const context = auth.authenticate(c.req.raw, policy)
     c.set('auth', context instanceof Promise ? await context : context)
     await next()
   })

@@ -65,8 +65,6 @@ export interface SessionChecker {
    * which polls again.
    */
   warmUp(): void
-  /** How many polls of the revocation log were sent (for measurements). */
-  readonly polls: number
 }
 
 /** How often a poll also prunes the log: a delete per poll would only find nothing to delete. */
@@ -116,7 +114,6 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
   let polledAt = -Infinity
   let prunedAt = -Infinity
   let polling: Promise<void> | undefined
-  let polls = 0
   const applied = new Map<string, bigint>()
 
   function unindex(index: Map<string, Set<string>>, id: string, key: string): void {
@@ -176,7 +173,6 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
       const sentAt = clock.now()
       // Never the first poll: it is on a cold start's path, and a delete is a write to wait for.
       const prune = watermark !== undefined && sentAt - prunedAt >= PRUNE_EVERY_MS
-      polls++
       let page
       try {
         page = await feed!(watermark, prune)
@@ -284,8 +280,5 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
     isActive,
     forget,
     warmUp,
-    get polls() {
-      return polls
-    },
   }
 }

@@ -7,7 +7,9 @@
  * @module
  */
 import type { Revocation, RevocationFeed, SessionStore } from '../core/deps.ts'
+import { unavailable } from '../core/errors.ts'
 import { type Sql, withRecovery } from '../db/database.ts'
+import { isDatabaseUnavailable } from '../db/database_errors.ts'
 
 /**
  * Builds the session store on the instance's database client.
@@ -83,5 +85,54 @@ export function databaseRevocationFeed(
       }
     })
     return { watermark: feed.watermark, entries }
+  }
+}
+
+/**
+ * Ends the caller's sessions in the database (`public.auth_end_sessions`, the logout path for a
+ * token the auth server no longer takes): `global` every session of the user, `local` this one,
+ * `others` all but this one; nothing when the caller's own session has already ended.
+ *
+ * @param sql the instance's client
+ * @param userId the token's `sub`
+ * @param sessionId the token's `session_id`
+ * @param scope which sessions
+ * @throws {ApiError} 503 `temporarily_unavailable` when PostgreSQL cannot be reached
+ */
+export async function endSessions(
+  sql: Sql,
+  userId: string,
+  sessionId: string,
+  scope: 'global' | 'local' | 'others',
+): Promise<void> {
+  // Ending sessions twice ends the same sessions: safe to repeat on a stale connection.
+  await sessionStatement(() =>
+    sql`select public.auth_end_sessions(${userId}::uuid, ${sessionId}::uuid, ${scope})`
+  )
+}
+
+/**
+ * Ends every session of a user (`public.auth_revoke_user_sessions`, for a server caller).
+ *
+ * @param sql the instance's client
+ * @param userId the user
+ * @returns the ids of the sessions that ended (none for an unknown user)
+ * @throws {ApiError} 503 `temporarily_unavailable` when PostgreSQL cannot be reached
+ */
+export async function revokeUserSessions(sql: Sql, userId: string): Promise<string[]> {
+  // Ending a user's sessions twice ends the same sessions: safe to repeat on a stale connection.
+  const rows = await sessionStatement(() =>
+    sql`select public.auth_revoke_user_sessions(${userId}::uuid) as id`
+  )
+  return rows.map((row) => String(row.id))
+}
+
+// One statement that is safe to repeat; the database out of reach is the session store's 503.
+async function sessionStatement<T>(statement: () => Promise<T>): Promise<T> {
+  try {
+    return await withRecovery(statement)
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw unavailable('sessionStoreUnavailable', 5, error)
+    throw error
   }
 }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { createBoundedCache } from '../core/bounded_cache.ts'
+import { type BoundedCache, createBoundedCache } from '../core/bounded_cache.ts'
 
 /** What the cache keeps for a token. */
 export interface TokenCacheEntry<T> {
@@ -34,22 +34,13 @@ export function entryBytes(token: string): number {
   return 2 * token.length + 512
 }
 
-/** A bounded least-recently-used map of verified tokens. */
-export interface TokenCache<T> {
-  /** The entry of a token, refreshed as most recently used; undefined on a miss. */
-  get(token: string): TokenCacheEntry<T> | undefined
-  /** Whether a token is held, without refreshing it. */
-  has(token: string): boolean
-  /** Stores an entry, evicting the least recently used ones past the bounds. */
-  set(token: string, entry: TokenCacheEntry<T>): void
-  /** The estimated memory the entries hold, in bytes (see {@linkcode entryBytes}). */
-  readonly bytes: number
-  /** Forgets one token. */
-  delete(token: string): void
+/**
+ * A bounded least-recently-used map of verified tokens (the one bounded cache, sized by
+ * {@linkcode entryBytes}), which can also drop the tokens of keys that left the key set.
+ */
+export interface TokenCache<T> extends BoundedCache<string, TokenCacheEntry<T>> {
   /** Forgets every token verified with one of these kids (they left the key set). */
   dropKids(kids: ReadonlySet<string>): void
-  /** Number of tokens held. */
-  readonly size: number
 }
 
 /**
@@ -66,19 +57,9 @@ export function createTokenCache<T>(capacity: number, maxBytes = Infinity): Toke
     maxBytes,
     sizeOf: entryBytes,
   })
-  return {
-    get: cache.get,
-    has: cache.has,
-    set: cache.set,
-    delete: cache.delete,
-    dropKids(kids) {
+  return Object.assign(cache, {
+    dropKids(kids: ReadonlySet<string>) {
       cache.deleteWhere((_, entry) => entry.kid !== undefined && kids.has(entry.kid))
     },
-    get bytes() {
-      return cache.bytes
-    },
-    get size() {
-      return cache.size
-    },
-  }
+  })
 }
