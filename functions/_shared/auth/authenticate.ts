@@ -236,17 +236,28 @@ export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
     token: string,
     policy: AuthPolicy,
   ): AuthContext | Promise<AuthContext> {
+    // A cached token is a verified user token, never a project key: it is not decoded again for
+    // the two rules below (supabase-js sends `apikey` on every call).
+    const maybeKey = !verifier.isCached(token)
     // A key sent correctly in `apikey` that a gateway passed on as the bearer (the Supabase CLI's
-    // does): the caller has no user session, which is what they are told. A cached token is a
-    // verified user token, never a key, so it is not decoded again (supabase-js sends `apikey` on
-    // every call).
-    if (request.headers.has('apikey') && !verifier.isCached(token) && isApiKeyToken(token)) {
-      throw noCredentials()
+    // does): the caller has no user session, which is what they are told.
+    if (maybeKey && request.headers.has('apikey') && isApiKeyToken(token)) throw noCredentials()
+    // A key sent as the bearer, and refused as a token: the refusal says where a key belongs.
+    const hint = (error: unknown) =>
+      maybeKey && error instanceof ApiError && error.status === 401 && isApiKeyToken(token)
+        ? invalidToken('apiKeyAsBearer', error)
+        : error
+    let verified
+    try {
+      verified = policy.allowExpired ? verifier.verifyIgnoringExpiry(token) : verifier.verify(token)
+    } catch (error) {
+      throw hint(error)
     }
-    const verified = policy.allowExpired
-      ? verifier.verifyIgnoringExpiry(token)
-      : verifier.verify(token)
-    if (verified instanceof Promise) return verified.then((context) => authorize(context, policy))
+    if (verified instanceof Promise) {
+      return verified.then((context) => authorize(context, policy), (error) => {
+        throw hint(error)
+      })
+    }
     return authorize(verified, policy)
   }
 

@@ -16,7 +16,6 @@ import type { Config } from '../core/config.ts'
 import { ApiError, type DescriptionKey, invalidToken, unavailable } from '../core/errors.ts'
 import { isUuid } from '../core/uuid.ts'
 import { type KeyStore, KeysUnavailableError } from '../keys/key_store.ts'
-import { isApiKeyToken } from './api_key_token.ts'
 import { isCompactJws } from './bearer.ts'
 import { type AuthContext, type SupabaseClaims, toAuthContext } from './identity.ts'
 import { createTokenCache } from './token_cache.ts'
@@ -103,19 +102,13 @@ export function createVerifier(
         currentDate: new Date(at),
       })
     } catch (error) {
-      const failure = verificationFailure(
-        error,
-        Math.max(1, Math.ceil(config.jwksCooldownMs / 1000)),
-      )
-      throw failure.status === 401 && isApiKeyToken(token)
-        ? invalidToken('apiKeyAsBearer', error)
-        : failure
+      throw verificationFailure(error, Math.max(1, Math.ceil(config.jwksCooldownMs / 1000)))
     }
     const claims = result.payload
     if (
       claims.exp - claims.iat > config.maxTokenAgeSeconds || typeof claims.role !== 'string' ||
       !isUuid(claims.sub) || !isUuid(claims.session_id)
-    ) throw invalidToken(isApiKeyToken(token) ? 'apiKeyAsBearer' : 'badClaims')
+    ) throw invalidToken('badClaims')
     return [claims, result.protectedHeader.kid]
   }
 
