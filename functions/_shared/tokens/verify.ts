@@ -184,7 +184,7 @@ const KEY_FAILURES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JOSE_GENERIC', 'ERR_JWKS_
  * @returns the {@linkcode ApiError} to throw
  * @throws the original error when it is neither ours nor jose's: a bug, rendered as 500
  */
-export function verificationFailure(error: unknown, retryAfter: number): ApiError {
+function verificationFailure(error: unknown, retryAfter: number): ApiError {
   if (error instanceof ApiError) return error
   if (error instanceof KeysUnavailableError) {
     return unavailable('keysUnavailable', error.retryAfter, error.cause)
