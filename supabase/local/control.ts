@@ -22,7 +22,7 @@ export interface ControlTargets {
   pooler: Pooler | null
   keysDir: string
   /** Called after the key set changed, before the functions host restarts. */
-  keysChanged: (material: KeyMaterial, apiKeysReissued: boolean) => Promise<void>
+  keysChanged: (material: KeyMaterial) => Promise<void>
   /** Called after every action, to republish pids in stack.json. */
   changed: () => Promise<void>
 }
@@ -91,7 +91,7 @@ async function dispatch(
       const { material, result } = await applyKeyPhase(targets.keysDir, phase as KeyPhase)
       auth.setKeys(material)
       await auth.restart()
-      await targets.keysChanged(material, result.apiKeysReissued)
+      await targets.keysChanged(material)
       // Functions hold the API keys in their environment: restart them with the new ones.
       if (result.apiKeysReissued) await functions.restart()
       return result

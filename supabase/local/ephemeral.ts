@@ -28,8 +28,6 @@ export interface EphemeralStackOptions {
   jwtExp?: number
   /** The functions' database path (default: the lane's). */
   pooler?: PoolerMode
-  /** Whether the legacy JWT keys work (default: the lane's `EDGE_AUTH_LEGACY_KEYS`). */
-  legacyKeys?: boolean
   /** Progress messages (default none). */
   log?: (message: string) => void
 }
@@ -80,7 +78,6 @@ export async function startEphemeralStack(
       authEnv: options.authEnv,
       jwtExp: options.jwtExp,
       pooler: options.pooler,
-      legacyKeys: options.legacyKeys,
       log: options.log ?? (() => {}),
     })
   } catch (err) {

@@ -5,7 +5,8 @@
  * @module
  */
 import { join } from 'node:path'
-import type { FunctionsRuntime } from './functions_runtime.ts'
+import { foreignRuntimeEnv, type FunctionsRuntime } from './functions_runtime.ts'
+import type { ProjectKeys } from './keys.ts'
 import { freePort, waitForHttp } from './ports.ts'
 import { type ChildOutput, type ManagedChild, spawnManaged } from './processes.ts'
 
@@ -21,18 +22,19 @@ export interface FunctionsHostOptions {
 }
 
 /** What the functions read, as the Supabase platform injects it. */
+/** Options of {@linkcode functionsEnvironment}. */
 export interface FunctionsEnvironmentOptions {
   gatewayPort: number
   /** `SUPABASE_DB_URL`: PostgreSQL itself, or the pooler in front of it. */
   dbUrl: string
-  /** `SUPABASE_PUBLISHABLE_KEYS` as `{"default": …}`. */
-  publishableKey: string
-  /** `SUPABASE_SECRET_KEYS` as `{"default": …}`. */
-  secretKey: string
+  /**
+   * The project's keys as `stack.json` publishes them: the `sb_` keys become
+   * `SUPABASE_PUBLISHABLE_KEYS` / `SUPABASE_SECRET_KEYS` as `{"default": …}`, the legacy JWT keys
+   * `SUPABASE_ANON_KEY` / `SUPABASE_SERVICE_ROLE_KEY` only when `legacyKeys` is on.
+   */
+  keys: ProjectKeys
   /** `SUPABASE_JWKS`: the public key set the auth server serves. */
   jwks: { keys: unknown[] }
-  /** The legacy JWT keys, or null for a project without them (no `SUPABASE_ANON_KEY` …). */
-  legacy: { anonKey: string; serviceRoleKey: string } | null
   /** Further variables for the functions (override everything else). */
   extra?: Record<string, string>
 }
@@ -76,16 +78,16 @@ export function functionsEnvironment(options: FunctionsEnvironmentOptions): Reco
   for (const [name, value] of Object.entries(Deno.env.toObject())) {
     if (name.startsWith('EDGE_AUTH_')) env[name] = value
   }
-  const legacy = options.legacy
+  const { keys } = options
   return {
     ...env,
     SUPABASE_URL: `http://127.0.0.1:${options.gatewayPort}`,
     SUPABASE_DB_URL: options.dbUrl,
-    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: options.publishableKey }),
-    SUPABASE_SECRET_KEYS: JSON.stringify({ default: options.secretKey }),
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.publishableKey }),
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.secretKey }),
     SUPABASE_JWKS: JSON.stringify(options.jwks),
-    ...(legacy
-      ? { SUPABASE_ANON_KEY: legacy.anonKey, SUPABASE_SERVICE_ROLE_KEY: legacy.serviceRoleKey }
+    ...(keys.legacyKeys
+      ? { SUPABASE_ANON_KEY: keys.anonKey, SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey }
       : {}),
     ...options.extra,
   }
@@ -149,11 +151,7 @@ export class FunctionsHost {
       const value = Deno.env.get(name)
       if (value !== undefined) runtimeEnv[name] = value
     }
-    // Older Deno ignores SSL_CERT_FILE: without this it cannot fetch npm packages behind a proxy
-    // with its own certificate authority.
-    if (runtime.foreign && runtimeEnv.SSL_CERT_FILE && !runtimeEnv.DENO_CERT) {
-      runtimeEnv.DENO_CERT = runtimeEnv.SSL_CERT_FILE
-    }
+    Object.assign(runtimeEnv, foreignRuntimeEnv(runtime, runtimeEnv))
     const child = spawnManaged(
       runtime.path,
       [

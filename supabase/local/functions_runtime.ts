@@ -21,6 +21,11 @@ export interface FunctionsRuntime {
   foreign: boolean
 }
 
+/** The Deno running this process, as a functions runtime (nothing to probe). */
+export function thisRuntime(): FunctionsRuntime {
+  return { path: Deno.execPath(), version: Deno.version.deno, foreign: false }
+}
+
 /**
  * Resolves and probes the functions' Deno.
  *
@@ -30,9 +35,7 @@ export interface FunctionsRuntime {
  */
 export async function resolveFunctionsRuntime(option?: string): Promise<FunctionsRuntime> {
   const requested = option ?? (Deno.env.get('EDGE_AUTH_FUNCTIONS_DENO') || undefined)
-  if (requested === undefined) {
-    return { path: Deno.execPath(), version: Deno.version.deno, foreign: false }
-  }
+  if (requested === undefined) return thisRuntime()
   let path: string
   try {
     path = Deno.realPathSync(requested)
@@ -64,4 +67,21 @@ function isFile(path: string): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * What another Deno needs in its environment besides ours: Deno 2.1 ignores `SSL_CERT_FILE`, so
+ * behind a proxy with its own certificate authority it could not fetch npm packages without
+ * `DENO_CERT` pointing at the same file.
+ *
+ * @param runtime the Deno about to run
+ * @param env the environment it will get
+ * @returns the variables to add (none for our own Deno or when `DENO_CERT` is set)
+ */
+export function foreignRuntimeEnv(
+  runtime: FunctionsRuntime,
+  env: Record<string, string | undefined>,
+): Record<string, string> {
+  if (!runtime.foreign || !env.SSL_CERT_FILE || env.DENO_CERT) return {}
+  return { DENO_CERT: env.SSL_CERT_FILE }
 }

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import type { ProjectKeys } from './keys.ts'
 import { errorResponse, jsonResponse, timingSafeEqual } from './responses.ts'
 
 /** The test-control hook of the gateway. */
@@ -49,25 +50,12 @@ export interface GatewayOptions {
    * hosted Supabase, so server-side code (the login function) can tell the auth server's rate
    * limiter who the real caller is, while a client can never choose its own address.
    */
-  keys: () => GatewayKeys
+  keys: () => ProjectKeys
   control?: GatewayControl
   log: (message: string) => void
 }
 
 /** The API keys the gateway knows. */
-export interface GatewayKeys {
-  /** `sb_publishable_…`: reaches upstreams as the anon JWT. */
-  publishableKey: string
-  /** `sb_secret_…`: reaches upstreams as the service_role JWT. */
-  secretKey: string
-  /** The legacy anon JWT. */
-  anonKey: string
-  /** The legacy service_role JWT. */
-  serviceRoleKey: string
-  /** Whether the legacy JWTs are accepted as `apikey`. */
-  legacy: boolean
-}
-
 /** Which of the project's keys an `apikey` is, or null for none of them. */
 export type ApiKeyKind = 'publishable' | 'secret' | 'anon' | 'service_role' | null
 
@@ -78,7 +66,7 @@ export type ApiKeyKind = 'publishable' | 'secret' | 'anon' | 'service_role' | nu
  * @param apiKey the request's `apikey`
  * @returns its kind, or null
  */
-export function apiKeyKind(keys: GatewayKeys, apiKey: string | null): ApiKeyKind {
+function apiKeyKind(keys: ProjectKeys, apiKey: string | null): ApiKeyKind {
   if (apiKey === null) return null
   const candidates: [Exclude<ApiKeyKind, null>, string][] = [
     ['publishable', keys.publishableKey],
@@ -104,10 +92,10 @@ const bearerOpaqueKey = /^bearer +sb_/i
  * @param keys the project's keys
  * @returns the header's value, or null to send none
  */
-export function upstreamAuthorization(
+function upstreamAuthorization(
   authorization: string | null,
   kind: ApiKeyKind,
-  keys: GatewayKeys,
+  keys: ProjectKeys,
 ): string | null {
   if (authorization !== null && !bearerOpaqueKey.test(authorization)) return authorization
   if (kind === 'secret') return `Bearer ${keys.serviceRoleKey}`
@@ -246,6 +234,8 @@ async function route(
   const apiKey = request.headers.get('apikey') ?? url.searchParams.get('apikey')
   const kind = apiKeyKind(keys, apiKey)
   const isPreflight = request.method === 'OPTIONS'
+  // A project without the legacy keys refuses them wherever they come as `apikey`.
+  const legacyRefused = !keys.legacyKeys && (kind === 'anon' || kind === 'service_role')
   const headersFor = () => {
     const headers = upstreamRequestHeaders(
       request.headers,
@@ -265,7 +255,7 @@ async function route(
     if (!isPublic && !isPreflight) {
       if (!apiKey) return errorResponse(401, 'invalid_api_key', 'No API key found in request')
       if (kind === null) return errorResponse(401, 'invalid_api_key', 'Invalid API key')
-      if (!keys.legacy && (kind === 'anon' || kind === 'service_role')) return legacyKeyRefused()
+      if (legacyRefused) return legacyKeyRefused()
     }
     const upstream = options.authUpstream()
     if (!upstream) {
@@ -280,9 +270,7 @@ async function route(
   }
   if (path.startsWith('/functions/v1/') && path.length > '/functions/v1/'.length) {
     // Functions need no API key (each checks its own credentials), but a disabled one is refused.
-    if (!isPreflight && !keys.legacy && (kind === 'anon' || kind === 'service_role')) {
-      return legacyKeyRefused()
-    }
+    if (!isPreflight && legacyRefused) return legacyKeyRefused()
     const upstream = options.functionsUpstream()
     if (!upstream) return functionsUnavailable()
     // A host that stops while the request is on its way (a restart) is unavailable, like one that

@@ -11,6 +11,20 @@
 import { decodeProtectedHeader, importJWK, SignJWT } from 'jose'
 import { join } from 'node:path'
 
+/** A project's API keys, in the shape `stack.json` publishes them. */
+export interface ProjectKeys {
+  /** `sb_publishable_…`: reaches upstreams as the anon JWT. */
+  publishableKey: string
+  /** `sb_secret_…`: reaches upstreams as the service_role JWT. */
+  secretKey: string
+  /** The legacy anon JWT. */
+  anonKey: string
+  /** The legacy service_role JWT. */
+  serviceRoleKey: string
+  /** Whether the legacy JWT keys work (as `apikey`, and in the functions' environment). */
+  legacyKeys: boolean
+}
+
 /** A private ES256 JWK in the shape the auth server accepts. */
 export interface PrivateJwk {
   kty: 'EC'
@@ -296,7 +310,7 @@ function kidOf(token: string): string {
  * @param kind `publishable` or `secret`
  * @returns the key
  */
-export function opaqueKey(kind: 'publishable' | 'secret'): string {
+function opaqueKey(kind: 'publishable' | 'secret'): string {
   const part = (bytes: number) =>
     btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(bytes))))
       .replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')

@@ -198,10 +198,8 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
       functionsEnvironment({
         gatewayPort: ports.gateway,
         dbUrl: functionsDbUrl,
-        publishableKey: keys.publishableKey,
-        secretKey: keys.secretKey,
+        keys: { ...keys, legacyKeys },
         jwks: publicJwks(keys.jwtKeys),
-        legacy: legacyKeys ? { anonKey: keys.anonKey, serviceRoleKey: keys.serviceRoleKey } : null,
         extra: options.functionsEnv,
       })
     const functionsHost = new FunctionsHost({
@@ -275,13 +273,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
       port: ports.gateway,
       authUpstream: () => (authServer?.running ? authServer.url : null),
       functionsUpstream: () => functionsHost.url,
-      keys: () => ({
-        publishableKey: keys.publishableKey,
-        secretKey: keys.secretKey,
-        anonKey: keys.anonKey,
-        serviceRoleKey: keys.serviceRoleKey,
-        legacy: legacyKeys,
-      }),
+      keys: () => ({ ...keys, legacyKeys }),
       control: createControl({
         token: controlToken,
         postgres,

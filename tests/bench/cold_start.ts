@@ -18,7 +18,8 @@ import { join } from 'node:path'
 import type { ColdStart } from './report.ts'
 import { spawnServer, waitFor200 } from './server_process.ts'
 import { repoRoot } from '../../supabase/local/paths.ts'
-import type { FunctionsRuntime } from '../../supabase/local/functions_runtime.ts'
+import { foreignRuntimeEnv, type FunctionsRuntime } from '../../supabase/local/functions_runtime.ts'
+import { runCommand } from '../../supabase/local/processes.ts'
 
 /** Options of {@linkcode measureColdStarts}. */
 export interface ColdStartOptions {
@@ -48,9 +49,6 @@ const SERIES = [
   ['peer', '`@supabase/server` Hono adapter (`auth: user`)', 'tests/bench/cold/peer.ts'],
   ['hono', 'minimal Hono function (the floor)', 'tests/bench/cold/hono.ts'],
 ] as const
-
-/** A series id of {@linkcode SERIES}. */
-export type ColdSeries = typeof SERIES[number][0]
 
 /**
  * Starts each server `runs` times on each runtime and times its first 200.
@@ -88,15 +86,17 @@ export async function measureColdStarts(options: ColdStartOptions): Promise<Cold
         }
       }
     }
+    const median = (runs: number[]) => [...runs].sort((a, b) => a - b)[Math.floor(runs.length / 2)]!
+    const peer = median(series.find((s) => s.id === 'peer')!.runs)
     for (const s of series) {
-      const sorted = [...s.runs].sort((a, b) => a - b)
       results.push({
         series: s.id,
         runtime: `Deno ${runtime.version}`,
         label: s.label,
         runsMs: s.runs,
-        medianMs: sorted[Math.floor(sorted.length / 2)]!,
-        minMs: sorted[0]!,
+        medianMs: median(s.runs),
+        minMs: Math.min(...s.runs),
+        ratioToPeer: s.id === 'peer' ? null : median(s.runs) / peer,
       })
     }
   }
@@ -110,21 +110,15 @@ export async function measureColdStarts(options: ColdStartOptions): Promise<Cold
 async function foreignLockfile(runtime: FunctionsRuntime, options: ColdStartOptions) {
   const lockfile = join(options.workDir, `deno-${runtime.version}.lock`)
   options.log(`cold start: resolving the entries' packages for Deno ${runtime.version}`)
-  const env: Record<string, string> = {}
-  // Older Deno ignores SSL_CERT_FILE: behind a proxy with its own authority it needs DENO_CERT.
-  const certificates = Deno.env.get('SSL_CERT_FILE')
-  if (certificates && !Deno.env.get('DENO_CERT')) env.DENO_CERT = certificates
-  const output = await new Deno.Command(runtime.path, {
-    args: ['cache', `--lock=${lockfile}`, ...SERIES.map(([, , entry]) => entry)],
-    cwd: repoRoot,
-    env,
-    stdout: 'piped',
-    stderr: 'piped',
-  }).output()
-  if (!output.success) {
+  const result = await runCommand(
+    runtime.path,
+    ['cache', `--lock=${lockfile}`, ...SERIES.map(([, , entry]) => entry)],
+    { cwd: repoRoot, env: foreignRuntimeEnv(runtime, Deno.env.toObject()) },
+  )
+  if (result.code !== 0) {
     throw new Error(
       `Deno ${runtime.version} could not resolve the cold-start entries:\n${
-        new TextDecoder().decode(output.stderr).slice(-2000)
+        result.stderr.slice(-2000)
       }`,
     )
   }

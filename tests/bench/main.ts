@@ -44,6 +44,7 @@ import { repoRoot } from '../../supabase/local/paths.ts'
 import {
   type FunctionsRuntime,
   resolveFunctionsRuntime,
+  thisRuntime,
 } from '../../supabase/local/functions_runtime.ts'
 
 function option(name: string, fallback: string): string {
@@ -107,8 +108,7 @@ async function coldStartRuntimes(): Promise<FunctionsRuntime[]> {
       `the functions' Deno must be ${FUNCTIONS_DENO_VERSION}, not ${functions.version}`,
     )
   }
-  const own = await resolveFunctionsRuntime(Deno.execPath())
-  return functions.foreign ? [functions, own] : [functions]
+  return functions.foreign ? [functions, thisRuntime()] : [functions]
 }
 
 function stamp(): string {
@@ -231,13 +231,8 @@ async function main(): Promise<void> {
       seconds: 3,
     })
     const feedAtScale = sessionLoad.find((l) => l.mode === 'feed' && l.sessions === 10_000)
-    const coldRatio = (runtime: string) => {
-      const median = (series: string) =>
-        cold.find((c) => c.series === series && c.runtime === runtime)?.medianMs
-      const me = median('me')
-      const peer = median('peer')
-      return me !== undefined && peer ? me / peer : undefined
-    }
+    const coldRatio = (runtime: string) =>
+      cold.find((c) => c.series === 'me' && c.runtime === runtime)?.ratioToPeer ?? undefined
     const report: BenchReport = {
       date: new Date().toISOString(),
       machine: await machineInfo(wrk),

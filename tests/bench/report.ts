@@ -50,6 +50,8 @@ export interface ColdStart {
   runsMs: number[]
   medianMs: number
   minMs: number
+  /** Its median ÷ the peer's on the same Deno (null for the peer itself). */
+  ratioToPeer: number | null
 }
 
 /** What `cache_memory.ts` prints. */
@@ -174,10 +176,9 @@ export function markdown(report: BenchReport): string {
   }
   lines.push('')
   for (const c of report.coldStart) {
-    const peer = report.coldStart.find((p) => p.series === 'peer' && p.runtime === c.runtime)
     lines.push(
       `Cold start on ${c.runtime}, ${c.label}: median ${number(c.medianMs)} ms` +
-        (peer && c !== peer ? ` (${number(c.medianMs / peer.medianMs, 2)}× the peer's)` : '') +
+        (c.ratioToPeer === null ? '' : ` (${number(c.ratioToPeer, 2)}× the peer's)`) +
         `, best ${number(c.minMs)} ms (${c.runsMs.length} run${c.runsMs.length === 1 ? '' : 's'}: ${
           c.runsMs.map((ms) => number(ms)).join(', ')
         }).`,

@@ -119,7 +119,7 @@ for (
       const db = forward(5432, stack.ports.postgres)
       const host = new FunctionsHost({
         repoRoot,
-        runtime: await resolveFunctionsRuntime(Deno.env.get('EDGE_AUTH_FUNCTIONS_DENO')),
+        runtime: await resolveFunctionsRuntime(),
         env: cliEnvironment(stack, jwksOf(jwks)),
         output: { line: () => {} },
         log: () => {},

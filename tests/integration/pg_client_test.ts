@@ -10,8 +10,11 @@ import { createDatabaseClient, type Sql } from '../../functions/_shared/db/datab
 import { isDatabaseUnavailable } from '../../functions/_shared/db/database_errors.ts'
 import { DatabaseConnectionError, PostgresError } from '../../functions/_shared/db/pg_errors.ts'
 import { closedPort } from '../_helpers/local_server.ts'
+import { authenticationMessage, backendMessage } from '../_helpers/pg_messages.ts'
 import { testStack } from '../_helpers/stack.ts'
 import { postgresOwner } from '../../supabase/local/postgres.ts'
+import { runCommand } from '../../supabase/local/processes.ts'
+import { eventually } from '../_helpers/poll.ts'
 
 const PASSWORD_MARK = 'do-not-leak-7c1f'
 
@@ -27,6 +30,24 @@ async function using<T>(sql: Sql, work: (sql: Sql) => Promise<T>): Promise<T> {
   } finally {
     await sql.end()
   }
+}
+
+/**
+ * The test database's URL with a fresh `application_name`, by which the client's server sessions
+ * are found (to count them, or to end them).
+ */
+function namedUrl(prefix: string): { url: string; name: string } {
+  const name = `${prefix}-${crypto.randomUUID().slice(0, 8)}`
+  const url = new URL(testStack().dbUrl)
+  url.searchParams.set('application_name', name)
+  return { url: url.href, name }
+}
+
+/** Ends, from the server side, every session with this application name. */
+function terminateSessions(name: string): Promise<unknown> {
+  return admin((a) =>
+    a`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${name}`
+  )
 }
 
 /** A superuser connection straight to PostgreSQL, to watch and end the client's sessions. */
@@ -151,41 +172,30 @@ Deno.test('a transaction commits when its work resolves and rolls back when it t
 })
 
 Deno.test('the pool opens at most its size, whatever the number of concurrent queries', async () => {
-  const name = `pool-${crypto.randomUUID().slice(0, 8)}`
-  const url = new URL(testStack().dbUrl)
-  url.searchParams.set('application_name', name)
-  await using(createDatabaseClient(url.href, { max: 3 }), async (sql) => {
+  const { url, name } = namedUrl('pool')
+  await using(createDatabaseClient(url, { max: 3 }), async (sql) => {
     let peak = 0
-    {
-      const queries = Array.from(
-        { length: 12 },
-        (_, i) => sql`select pg_sleep(0.05), ${i}::int as i`,
-      )
-      const counting = admin(async (a) => {
-        for (let i = 0; i < 8; i++) {
-          const [row] = await a`
-            select count(*)::int as count from pg_stat_activity where application_name = ${name}`
-          peak = Math.max(peak, Number(row!.count))
-          await new Promise((resolve) => setTimeout(resolve, 20))
-        }
-      })
-      const rows = await Promise.all(queries)
-      await counting
-      assertEquals(rows.map((r) => r[0]!.i), [...Array(12).keys()])
-      assert(peak >= 1 && peak <= 3, `peak ${peak} connections`)
-    }
+    const queries = Array.from({ length: 12 }, (_, i) => sql`select pg_sleep(0.05), ${i}::int as i`)
+    const counting = admin(async (a) => {
+      for (let i = 0; i < 8; i++) {
+        const [row] = await a`
+          select count(*)::int as count from pg_stat_activity where application_name = ${name}`
+        peak = Math.max(peak, Number(row!.count))
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    })
+    const rows = await Promise.all(queries)
+    await counting
+    assertEquals(rows.map((r) => r[0]!.i), [...Array(12).keys()])
+    assert(peak >= 1 && peak <= 3, `peak ${peak} connections`)
   })
 })
 
 Deno.test('a connection the server ends while idle is replaced: the next query succeeds', async () => {
-  const name = `ended-${crypto.randomUUID().slice(0, 8)}`
-  const url = new URL(testStack().dbUrl)
-  url.searchParams.set('application_name', name)
-  await using(createDatabaseClient(url.href, { max: 1 }), async (sql) => {
+  const { url, name } = namedUrl('ended')
+  await using(createDatabaseClient(url, { max: 1 }), async (sql) => {
     assertEquals(await sql`select 1 as one`, [{ one: 1 }])
-    await admin((a) =>
-      a`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${name}`
-    )
+    await terminateSessions(name)
     // The close is seen while idle; give it the time a packet takes.
     await new Promise((resolve) => setTimeout(resolve, 100))
     assertEquals(await sql`select 2 as two`, [{ two: 2 }])
@@ -193,16 +203,12 @@ Deno.test('a connection the server ends while idle is replaced: the next query s
 })
 
 Deno.test('a connection ended during a query -> an error the functions answer 503 for, and the pool recovers', async () => {
-  const name = `killed-${crypto.randomUUID().slice(0, 8)}`
-  const url = new URL(testStack().dbUrl)
-  url.searchParams.set('application_name', name)
-  await using(createDatabaseClient(url.href, { max: 1 }), async (sql) => {
+  const { url, name } = namedUrl('killed')
+  await using(createDatabaseClient(url, { max: 1 }), async (sql) => {
     // Its failure is taken as soon as it happens: the client rejects it while the admin works.
     const slow = sql`select pg_sleep(5)`.then(() => null, (error: unknown) => error)
     await new Promise((resolve) => setTimeout(resolve, 200))
-    await admin((a) =>
-      a`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${name}`
-    )
+    await terminateSessions(name)
     const error = await slow
     assert(isDatabaseUnavailable(error), `unavailable: ${(error as Error).message}`)
     assertEquals(await sql`select 3 as three`, [{ three: 3 }])
@@ -254,15 +260,6 @@ function scriptedServer(script: (conn: Deno.Conn) => Promise<void>) {
   }
 }
 
-function authRequest(code: number, extra = new Uint8Array(0)): Uint8Array {
-  const out = new Uint8Array(9 + extra.length)
-  out[0] = 'R'.charCodeAt(0)
-  new DataView(out.buffer).setInt32(1, 8 + extra.length)
-  new DataView(out.buffer).setInt32(5, code)
-  out.set(extra, 9)
-  return out
-}
-
 async function readSome(conn: Deno.Conn): Promise<void> {
   await conn.read(new Uint8Array(4096))
 }
@@ -273,25 +270,21 @@ async function scramChallenge(conn: Deno.Conn): Promise<void> {
   const count = (await conn.read(buffer)) ?? 0
   const nonce = /r=([^,\0]+)/.exec(new TextDecoder().decode(buffer.subarray(0, count)))?.[1] ?? ''
   const challenge = `r=${nonce}server,s=c2FsdHNhbHQ=,i=4096`
-  await conn.write(authRequest(11, new TextEncoder().encode(challenge)))
+  await conn.write(authenticationMessage(11, new TextEncoder().encode(challenge)))
 }
 
 function fatal(code: string): Uint8Array {
-  const body = new TextEncoder().encode(`SFATAL\0VFATAL\0C${code}\0Mterminating connection\0\0`)
-  const out = new Uint8Array(5 + body.length)
-  out[0] = 'E'.charCodeAt(0)
-  new DataView(out.buffer).setInt32(1, body.length + 4)
-  out.set(body, 5)
-  return out
+  const fields = `SFATAL\0VFATAL\0C${code}\0Mterminating connection\0\0`
+  return backendMessage('E', new TextEncoder().encode(fields))
 }
 
-const READY = new Uint8Array([0x5a, 0, 0, 0, 5, 0x49]) // ReadyForQuery, idle
+const READY = backendMessage('Z', new TextEncoder().encode('I')) // ReadyForQuery, idle
 
 const MISBEHAVING: [string, (conn: Deno.Conn) => Promise<void>, string, string?][] = [
   ['never answers', async (conn) => await readSome(conn), 'CONNECT_TIMEOUT'],
   ['asks for an md5 password', async (conn) => {
     await readSome(conn)
-    await conn.write(authRequest(5, new Uint8Array([1, 2, 3, 4])))
+    await conn.write(authenticationMessage(5, new Uint8Array([1, 2, 3, 4])))
   }, 'AUTHENTICATION_UNSUPPORTED'],
   ['sends garbage', async (conn) => {
     await readSome(conn)
@@ -304,27 +297,29 @@ const MISBEHAVING: [string, (conn: Deno.Conn) => Promise<void>, string, string?]
   ['answers SCRAM with a nonce that is not ours', async (conn) => {
     await readSome(conn)
     const mechanism = new TextEncoder().encode('SCRAM-SHA-256\0\0')
-    await conn.write(authRequest(10, mechanism))
+    await conn.write(authenticationMessage(10, mechanism))
     await readSome(conn)
-    await conn.write(authRequest(11, new TextEncoder().encode('r=forged,s=c2FsdA==,i=4096')))
+    await conn.write(
+      authenticationMessage(11, new TextEncoder().encode('r=forged,s=c2FsdA==,i=4096')),
+    )
   }, 'PROTOCOL_VIOLATION'],
   ['ends SCRAM with AuthenticationOk, skipping its own proof', async (conn) => {
     await readSome(conn)
-    await conn.write(authRequest(10, new TextEncoder().encode('SCRAM-SHA-256\0\0')))
+    await conn.write(authenticationMessage(10, new TextEncoder().encode('SCRAM-SHA-256\0\0')))
     await scramChallenge(conn)
     await readSome(conn)
-    await conn.write(authRequest(0))
+    await conn.write(authenticationMessage(0))
     await conn.write(READY)
     // Then nothing more: a client that took that for a login fails with a closed connection.
     conn.close()
   }, 'PROTOCOL_VIOLATION'],
   ['asks for the password in cleartext on an unencrypted connection', async (conn) => {
     await readSome(conn)
-    await conn.write(authRequest(3))
+    await conn.write(authenticationMessage(3))
   }, 'AUTHENTICATION_UNSUPPORTED'],
   ['accepts the login, then ends the session at once (FATAL 57P01)', async (conn) => {
     await readSome(conn)
-    await conn.write(authRequest(0))
+    await conn.write(authenticationMessage(0))
     await conn.write(READY)
     await conn.write(fatal('57P01'))
     conn.close()
@@ -374,13 +369,10 @@ Deno.test('sslmode=require on a server without TLS -> TLS_UNAVAILABLE; sslmode=p
   })
 })
 
-/** Runs a command; its output on failure. */
+/** Runs a command (openssl here); its error output when it fails. */
 async function run(command: string, args: string[]): Promise<void> {
-  const output = await new Deno.Command(command, { args, stdout: 'piped', stderr: 'piped' })
-    .output()
-  if (!output.success) {
-    throw new Error(`${command} ${args[0]}: ${new TextDecoder().decode(output.stderr)}`)
-  }
+  const result = await runCommand(command, args)
+  if (result.code !== 0) throw new Error(`${command} ${args[0]}: ${result.stderr}`)
 }
 
 /**
@@ -463,16 +455,15 @@ Deno.test('TLS against PostgreSQL with a generated CA: verify-full with sslrootc
     url.searchParams.set('sslmode', 'verify-full')
     url.searchParams.set('sslrootcert', files.ca)
     // The reload reaches the postmaster a moment later: until then it declines TLS.
-    let rows: Record<string, unknown>[] = []
-    for (let i = 0; i < 50 && rows[0]?.ssl !== true; i++) {
-      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100))
+    const { value: row } = await eventually(async () => {
       const sql = createDatabaseClient(url.href, { max: 1 })
-      rows = await sql`select ssl, version from pg_stat_ssl where pid = pg_backend_pid()`
+      const rows = await sql`select ssl, version from pg_stat_ssl where pid = pg_backend_pid()`
         .catch(() => [])
         .finally(() => sql.end())
-    }
-    assertEquals(rows[0]?.ssl, true)
-    assert(String(rows[0]?.version).startsWith('TLSv1.'), String(rows[0]?.version))
+      return rows[0]?.ssl === true && rows[0]
+    }, { timeoutMs: 5_000, intervalMs: 100, what: 'a TLS connection after the reload' })
+    assertEquals(row.ssl, true)
+    assert(String(row.version).startsWith('TLSv1.'), String(row.version))
     url.searchParams.delete('sslrootcert')
     for (const mode of ['require', 'prefer']) {
       url.searchParams.set('sslmode', mode)

@@ -358,13 +358,7 @@ Deno.test({
       port: 0,
       authUpstream: () => stack.url,
       functionsUpstream: () => `http://127.0.0.1:${upstream.addr.port}`,
-      keys: () => ({
-        publishableKey: stack.publishableKey,
-        secretKey: stack.secretKey,
-        anonKey: stack.anonKey,
-        serviceRoleKey: stack.serviceRoleKey,
-        legacy: stack.legacyKeys,
-      }),
+      keys: () => stack,
       log: () => {},
     })
     const url = `http://127.0.0.1:${gateway.port}/functions/v1/whoami`

@@ -51,12 +51,12 @@ function functionsEnvOf(pid: number): Record<string, string> {
 }
 
 /** Made-up keys for gateways of a test's own (legacy keys on). */
-const testGatewayKeys = {
+const testProjectKeys = {
   publishableKey: 'test-publishable-key',
   secretKey: 'test-secret-key',
   anonKey: 'test-anon-jwt',
   serviceRoleKey: 'test-service-role-jwt',
-  legacy: true,
+  legacyKeys: true,
 }
 
 /** An upstream that answers with what it received, to observe what the gateway forwards. */
@@ -210,7 +210,7 @@ Deno.test('the gateway replaces forged forwarding headers with the socket peer a
     port: 0,
     authUpstream: () => echo.url,
     functionsUpstream: () => echo.url,
-    keys: () => testGatewayKeys,
+    keys: () => testProjectKeys,
     log: () => {},
   })
   try {
@@ -318,7 +318,7 @@ Deno.test('the gateway answers 503 auth_server_unavailable while the auth server
     port: 0,
     authUpstream: () => null,
     functionsUpstream: () => null,
-    keys: () => testGatewayKeys,
+    keys: () => testProjectKeys,
     log: () => {},
   })
   try {

@@ -31,16 +31,12 @@ async function secondInstance(): Promise<FunctionsHost> {
   const jwks = await (await fetch(stack.jwksUrl)).json()
   const host = new FunctionsHost({
     repoRoot,
-    runtime: await resolveFunctionsRuntime(Deno.env.get('EDGE_AUTH_FUNCTIONS_DENO')),
+    runtime: await resolveFunctionsRuntime(),
     env: functionsEnvironment({
       gatewayPort: stack.ports.gateway,
       dbUrl: stack.functionsDbUrl,
-      publishableKey: stack.publishableKey,
-      secretKey: stack.secretKey,
+      keys: stack,
       jwks,
-      legacy: stack.legacyKeys
-        ? { anonKey: stack.anonKey, serviceRoleKey: stack.serviceRoleKey }
-        : null,
     }),
     output: { line: () => {} },
     log: () => {},

@@ -50,12 +50,8 @@ export async function startInspectedHost(
     env: functionsEnvironment({
       gatewayPort: stack.ports.gateway,
       dbUrl: stack.functionsDbUrl,
-      publishableKey: stack.publishableKey,
-      secretKey: stack.secretKey,
+      keys: stack,
       jwks: await (await fetch(stack.jwksUrl)).json(),
-      legacy: stack.legacyKeys
-        ? { anonKey: stack.anonKey, serviceRoleKey: stack.serviceRoleKey }
-        : null,
       extra,
     }),
     // The host exits when its stdin closes (its supervisor died).

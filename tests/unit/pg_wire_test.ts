@@ -7,16 +7,9 @@ import { backendMessages, errorFields } from '../../functions/_shared/db/pg_prot
 import { parseValue, serializeValue } from '../../functions/_shared/db/pg_types.ts'
 import { compile, createSql } from '../../functions/_shared/db/sql.ts'
 import { parseConnectionUrl } from '../../functions/_shared/db/pg_options.ts'
+import { backendMessage } from '../_helpers/pg_messages.ts'
 
 const encoder = new TextEncoder()
-
-function message(type: string, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + body.length)
-  out[0] = type.charCodeAt(0)
-  new DataView(out.buffer).setInt32(1, body.length + 4)
-  out.set(body, 5)
-  return out
-}
 
 /** A reader handing out `stream` in the given chunk sizes, as a socket might. */
 function chunked(stream: Uint8Array, sizes: number[]) {
@@ -39,7 +32,7 @@ Deno.test('backend messages are cut the same whatever the chunking of the stream
       }),
       fc.array(fc.integer({ min: 1, max: 97 }), { minLength: 1, maxLength: 10 }),
       async (messages, sizes) => {
-        const stream = new Uint8Array(messages.flatMap(([t, b]) => [...message(t, b)]))
+        const stream = new Uint8Array(messages.flatMap(([t, b]) => [...backendMessage(t, b)]))
         const seen = []
         for await (const m of backendMessages(chunked(stream, sizes))) {
           seen.push([String.fromCharCode(m.type), m.body])
@@ -216,9 +209,9 @@ Deno.test('connection URLs: percent-encoded credentials, libpq query settings, n
 Deno.test('a 5 MiB backend message in 1 KiB reads arrives whole, and small ones after it', async () => {
   const big = new Uint8Array(5 * 1024 * 1024).map((_, i) => i % 251)
   const stream = new Uint8Array([
-    ...message('D', big),
-    ...message('C', encoder.encode('SELECT 1\0')),
-    ...message('Z', encoder.encode('I')),
+    ...backendMessage('D', big),
+    ...backendMessage('C', encoder.encode('SELECT 1\0')),
+    ...backendMessage('Z', encoder.encode('I')),
   ])
   const seen: [string, number][] = []
   let same = false
