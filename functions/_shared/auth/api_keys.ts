@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { type ApiKeys, ConfigError } from '../core/config.ts'
+import { API_KEY_VARIABLES, type ApiKeys, ConfigError } from '../core/config.ts'
 import { timingSafeEqual } from '../core/timing_safe.ts'
 import { isApiKeyToken } from '../tokens/api_key_token.ts'
 
@@ -40,12 +40,6 @@ export interface ApiKeyMatcher {
    * fault, answered 500 `server_misconfigured`, never a 401 that would blame the caller)
    */
   match(request: Request, requirement: ApiKeyRequirement): Promise<string | undefined>
-}
-
-/** The variable each kind's keys come from, for configuration errors. */
-const VARIABLES: Readonly<Record<ApiKeyKind, string>> = {
-  secret: 'SUPABASE_SECRET_KEYS',
-  publishable: 'SUPABASE_PUBLISHABLE_KEYS',
 }
 
 interface Digested {
@@ -99,7 +93,7 @@ export function createApiKeyMatcher(keys: ApiKeys): ApiKeyMatcher {
       const configured = requirement.kind === 'secret' ? keys.secret : keys.publishable
       if (name === '*' ? Object.keys(configured).length === 0 : !Object.hasOwn(configured, name)) {
         throw new ConfigError(
-          VARIABLES[requirement.kind],
+          API_KEY_VARIABLES[requirement.kind],
           name === '*' ? 'has no key' : `has no key named "${name}", which a route requires`,
         )
       }

@@ -132,10 +132,16 @@ const ASYMMETRIC_ALGORITHMS = [
   'EdDSA',
   'Ed25519',
 ]
+/** The variable each kind of project key comes from. */
+export const API_KEY_VARIABLES = {
+  publishable: 'SUPABASE_PUBLISHABLE_KEYS',
+  secret: 'SUPABASE_SECRET_KEYS',
+} as const
+
 const REQUIRED_ENV: Record<RequiredSetting, string> = {
-  publishableKey: 'SUPABASE_PUBLISHABLE_KEYS',
+  publishableKey: API_KEY_VARIABLES.publishable,
   dbUrl: 'SUPABASE_DB_URL',
-  secretKey: 'SUPABASE_SECRET_KEYS',
+  secretKey: API_KEY_VARIABLES.secret,
 }
 
 /** The settings that pick which key a required key setting uses. */
