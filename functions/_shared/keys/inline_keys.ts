@@ -43,7 +43,8 @@ export function createInlineKeyStore(
   if (usable.length === 0) return remote
   const set = createLocalJWKSet({ keys: usable as never })
   const kids = kidsOf(usable)
-  const retryAfter = Math.max(1, config.jwksCooldownMs / 1000)
+  // Rounded up to whole seconds, at least 1, by KeysUnavailableError.
+  const retryAfter = config.jwksCooldownMs / 1000
   return {
     resolve: (header, token) =>
       typeof header.kid === 'string' && kids.has(header.kid)

@@ -79,6 +79,8 @@ export function createVerifier(
 ): Verifier {
   const legacySecret = config.legacySecret
   const tolerance = config.clockToleranceSeconds
+  // `Retry-After` of a key failure: the key source is tried again after the cooldown.
+  const cooldownSeconds = Math.max(1, Math.ceil(config.jwksCooldownMs / 1000))
   const options = verifyOptions(config)
   const cache = createTokenCache<AuthContext>(config.tokenCacheSize, config.tokenCacheBytes)
   keys.onKidsRemoved((kids) => cache.dropKids(kids))
@@ -102,7 +104,7 @@ export function createVerifier(
         currentDate: new Date(at),
       })
     } catch (error) {
-      throw verificationFailure(error, Math.max(1, Math.ceil(config.jwksCooldownMs / 1000)))
+      throw verificationFailure(error, cooldownSeconds)
     }
     const claims = result.payload
     if (
