@@ -3,11 +3,14 @@
  * auth server (API key required, except the public JWKS), `/functions/v1/<name>/*` to the
  * functions host, and a token-guarded test-control API under `/_stack/`.
  *
- * API keys are handled as the Supabase CLI's gateway handles them: the auth server and the
- * functions understand only JWTs, so an `apikey` that is the opaque secret or publishable key
- * reaches them as `Authorization: Bearer <service_role JWT>` / `Bearer <anon JWT>`, unless the
- * request carries an Authorization of its own that is not an `sb_` key. With the legacy keys off,
- * the anon and service_role JWTs are refused as `apikey`.
+ * API keys are handled as the gateway of Supabase CLI 3 handles them. The auth server
+ * understands only JWTs, so on `/auth/v1` an `apikey` that is the opaque secret or publishable key
+ * reaches it as `Authorization: Bearer <service_role JWT>` / `Bearer <anon JWT>`, unless the
+ * request carries an Authorization of its own that is not an `sb_` key. On `/functions/v1`
+ * `Authorization` and `apikey` pass exactly as sent; the role JWT of a known `apikey` travels in
+ * `sb-api-key` (the functions host removes it before a function runs) and a client's own
+ * `sb-api-key` never passes. With the legacy keys off, the anon and service_role JWTs are refused
+ * as `apikey`.
  *
  * @module
  */
@@ -98,10 +101,23 @@ function upstreamAuthorization(
   keys: ProjectKeys,
 ): string | null {
   if (authorization !== null && !bearerOpaqueKey.test(authorization)) return authorization
-  if (kind === 'secret') return `Bearer ${keys.serviceRoleKey}`
-  if (kind === 'publishable') return `Bearer ${keys.anonKey}`
+  // Only the opaque keys are translated; a legacy JWT key is no bearer of its own.
+  if (kind !== 'secret' && kind !== 'publishable') return null
+  return `Bearer ${apiKeyRoleJwt(kind, keys)}`
+}
+
+/**
+ * The JWT of the role an `apikey` stands for: service_role for a secret key, anon for a
+ * publishable one, the key itself for a legacy JWT key; null for no known key.
+ */
+function apiKeyRoleJwt(kind: ApiKeyKind, keys: ProjectKeys): string | null {
+  if (kind === 'secret' || kind === 'service_role') return keys.serviceRoleKey
+  if (kind === 'publishable' || kind === 'anon') return keys.anonKey
   return null
 }
+
+/** The header that carries the role JWT of a request's `apikey` to the functions host. */
+export const SB_API_KEY_HEADER = 'sb-api-key'
 
 /** A running gateway. */
 export interface Gateway {
@@ -243,9 +259,23 @@ async function route(
       gatewayHost,
       kind === 'secret' || kind === 'service_role',
     )
+    headers.delete(SB_API_KEY_HEADER)
     const authorization = upstreamAuthorization(request.headers.get('authorization'), kind, keys)
     if (authorization === null) headers.delete('authorization')
     else headers.set('Authorization', authorization)
+    return headers
+  }
+  // Functions get the caller's credentials untouched, and the role JWT of a known key beside them.
+  const functionHeaders = () => {
+    const headers = upstreamRequestHeaders(
+      request.headers,
+      peer,
+      gatewayHost,
+      kind === 'secret' || kind === 'service_role',
+    )
+    headers.delete(SB_API_KEY_HEADER)
+    const roleJwt = legacyRefused ? null : apiKeyRoleJwt(kind, keys)
+    if (roleJwt !== null) headers.set(SB_API_KEY_HEADER, roleJwt)
     return headers
   }
   if (path === '/auth/v1' || path.startsWith('/auth/v1/')) {
@@ -276,7 +306,7 @@ async function route(
     // A host that stops while the request is on its way (a restart) is unavailable, like one that
     // is not running: 503 + Retry-After, not a bad gateway.
     const gone = () => (options.functionsUpstream() === upstream ? null : functionsUnavailable())
-    return await proxy(request, `${upstream}${path}${url.search}`, headersFor(), gone)
+    return await proxy(request, `${upstream}${path}${url.search}`, functionHeaders(), gone)
   }
   if (path === '/rest/v1' || path.startsWith('/rest/v1/')) {
     return errorResponse(501, 'not_implemented', 'PostgREST is not part of the local stack')

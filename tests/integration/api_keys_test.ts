@@ -31,8 +31,8 @@ function assertStackHeaders(response: Response): void {
 }
 
 /**
- * A gateway in front of an upstream that answers with the Authorization and apikey it received,
- * for both `/auth/v1` and `/functions/v1`.
+ * A gateway in front of an upstream that answers with the Authorization, apikey and sb-api-key it
+ * received, for both `/auth/v1` and `/functions/v1`.
  */
 async function withEchoGateway(
   gatewayKeys: ProjectKeys,
@@ -46,6 +46,7 @@ async function withEchoGateway(
       Response.json({
         authorization: req.headers.get('authorization'),
         apikey: req.headers.get('apikey'),
+        sbApiKey: req.headers.get('sb-api-key'),
       }),
   )
   const upstream = `http://127.0.0.1:${echo.addr.port}`
@@ -66,70 +67,137 @@ async function withEchoGateway(
   }
 }
 
+/** The headers the upstream saw. */
+interface Forwarded {
+  authorization: string | null
+  apikey: string | null
+  sbApiKey: string | null
+}
+
+async function forwarded(response: Response): Promise<Forwarded> {
+  assertEquals(response.status, 200)
+  return (await response.json()) as Forwarded
+}
+
 /** The Authorization the upstream saw. */
 async function forwardedAuthorization(response: Response): Promise<string | null> {
-  assertEquals(response.status, 200)
-  return ((await response.json()) as { authorization: string | null }).authorization
+  return (await forwarded(response)).authorization
 }
 
 const routes = ['/auth/v1/settings', '/functions/v1/echo']
 
-Deno.test('gateway: apikey = the secret key reaches upstreams as Bearer <service_role JWT>, the publishable key as Bearer <anon JWT>, on /auth/v1 and /functions/v1', async () => {
+/** Every key a caller may send as `apikey`, and the role JWT it stands for. */
+const knownKeys = [
+  [keys.secretKey, keys.serviceRoleKey],
+  [keys.publishableKey, keys.anonKey],
+  [keys.serviceRoleKey, keys.serviceRoleKey],
+  [keys.anonKey, keys.anonKey],
+] as const
+
+/** Authorization values a caller may send beside its apikey (null: none). */
+const authorizations = [
+  null,
+  'Bearer user.access.token',
+  'Basic dXNlcjpwdw==',
+  `Bearer ${keys.publishableKey}`,
+  `bearer  ${keys.secretKey}`,
+]
+
+Deno.test('gateway on /auth/v1: apikey = the secret key reaches the auth server as Bearer <service_role JWT>, the publishable key as Bearer <anon JWT>; an sb_ bearer is replaced', async () => {
   await withEchoGateway(keys, async (send) => {
-    for (const path of routes) {
-      assertEquals(
-        await forwardedAuthorization(await send(path, { apikey: keys.secretKey })),
-        `Bearer ${keys.serviceRoleKey}`,
-        path,
-      )
-      assertEquals(
-        await forwardedAuthorization(await send(path, { apikey: keys.publishableKey })),
-        `Bearer ${keys.anonKey}`,
-        path,
-      )
-      // supabase-js sends its key as the bearer too: an sb_ bearer is replaced, not forwarded.
-      const asBearer = await send(path, {
-        apikey: keys.publishableKey,
-        Authorization: `Bearer ${keys.publishableKey}`,
-      })
-      assertEquals(await forwardedAuthorization(asBearer), `Bearer ${keys.anonKey}`, path)
-      const secretAsBearer = await send(path, {
-        apikey: keys.secretKey,
-        Authorization: `Bearer ${keys.secretKey}`,
-      })
-      assertEquals(await forwardedAuthorization(secretAsBearer), `Bearer ${keys.serviceRoleKey}`)
-    }
+    const path = '/auth/v1/settings'
+    assertEquals(
+      await forwardedAuthorization(await send(path, { apikey: keys.secretKey })),
+      `Bearer ${keys.serviceRoleKey}`,
+    )
+    assertEquals(
+      await forwardedAuthorization(await send(path, { apikey: keys.publishableKey })),
+      `Bearer ${keys.anonKey}`,
+    )
+    // supabase-js sends its key as the bearer too: an sb_ bearer is replaced, not forwarded.
+    const asBearer = await send(path, {
+      apikey: keys.publishableKey,
+      Authorization: `Bearer ${keys.publishableKey}`,
+    })
+    assertEquals(await forwardedAuthorization(asBearer), `Bearer ${keys.anonKey}`)
+    const secretAsBearer = await send(path, {
+      apikey: keys.secretKey,
+      Authorization: `Bearer ${keys.secretKey}`,
+    })
+    assertEquals(await forwardedAuthorization(secretAsBearer), `Bearer ${keys.serviceRoleKey}`)
+    // The auth server gets no sb-api-key, whoever sent one.
+    const smuggled = await send(path, { apikey: keys.secretKey, 'sb-api-key': 'forged' })
+    assertEquals((await forwarded(smuggled)).sbApiKey, null)
   })
 })
 
-Deno.test('gateway: an Authorization of the request that is not Bearer sb_… passes through unchanged, whatever the apikey', async () => {
+Deno.test('gateway on /auth/v1: an Authorization that is not Bearer sb_… passes through unchanged, whatever the apikey; Bearer sb_… without a translatable apikey reaches it as no Authorization', async () => {
   await withEchoGateway(keys, async (send) => {
-    for (const path of routes) {
-      for (const apikey of [keys.publishableKey, keys.secretKey, keys.anonKey]) {
-        for (const authorization of ['Bearer user.access.token', 'Basic dXNlcjpwdw==']) {
-          const response = await send(path, { apikey, Authorization: authorization })
-          assertEquals(await forwardedAuthorization(response), authorization, `${path} ${apikey}`)
-        }
+    const path = '/auth/v1/settings'
+    for (const apikey of [keys.publishableKey, keys.secretKey, keys.anonKey]) {
+      for (const authorization of ['Bearer user.access.token', 'Basic dXNlcjpwdw==']) {
+        const response = await send(path, { apikey, Authorization: authorization })
+        assertEquals(await forwardedAuthorization(response), authorization, apikey)
       }
     }
+    const legacy = await send(path, {
+      apikey: keys.anonKey,
+      Authorization: `Bearer ${keys.secretKey}`,
+    })
+    assertEquals(await forwardedAuthorization(legacy), null)
+    assertEquals(await forwardedAuthorization(await send(path, { apikey: keys.anonKey })), null)
   })
 })
 
-Deno.test('gateway: Bearer sb_… is never forwarded; without a translatable apikey no Authorization reaches the upstream', async () => {
+Deno.test('gateway on /functions/v1 (CLI 3): Authorization and apikey reach the function exactly as sent, for every key and Authorization; the role JWT of a known apikey goes in sb-api-key', async () => {
   await withEchoGateway(keys, async (send) => {
-    for (const path of routes) {
-      const legacy = await send(path, {
-        apikey: keys.anonKey,
-        Authorization: `Bearer ${keys.secretKey}`,
-      })
-      assertEquals(await forwardedAuthorization(legacy), null, path)
-      assertEquals(await forwardedAuthorization(await send(path, { apikey: keys.anonKey })), null)
+    for (const [apikey, roleJwt] of knownKeys) {
+      for (const authorization of authorizations) {
+        const headers: Record<string, string> = { apikey }
+        if (authorization !== null) headers.Authorization = authorization
+        const seen = await forwarded(await send('/functions/v1/echo', headers))
+        assertEquals(
+          seen,
+          { authorization, apikey, sbApiKey: roleJwt },
+          `${apikey} ${authorization}`,
+        )
+      }
     }
-    // Functions need no apikey: a bare sb_ bearer is dropped, not passed on as a token.
-    const bare = await send('/functions/v1/echo', { Authorization: `bearer  ${keys.secretKey}` })
-    assertEquals(await forwardedAuthorization(bare), null)
-    const unknown = await send('/functions/v1/echo', { apikey: 'sb_publishable_other' })
-    assertEquals(await forwardedAuthorization(unknown), null, 'an unknown key is not translated')
+    for (const authorization of authorizations) {
+      const headers: Record<string, string> = {}
+      if (authorization !== null) headers.Authorization = authorization
+      // No apikey, or one the project does not have: credentials as sent, no role JWT.
+      assertEquals(await forwarded(await send('/functions/v1/echo', headers)), {
+        authorization,
+        apikey: null,
+        sbApiKey: null,
+      })
+      const unknown = await send('/functions/v1/echo', {
+        ...headers,
+        apikey: 'sb_publishable_other',
+      })
+      assertEquals(await forwarded(unknown), {
+        authorization,
+        apikey: 'sb_publishable_other',
+        sbApiKey: null,
+      })
+    }
+  })
+})
+
+Deno.test('gateway on /functions/v1: a client-sent sb-api-key never passes (dropped, or replaced by the role JWT of its apikey)', async () => {
+  await withEchoGateway(keys, async (send) => {
+    for (
+      const forged of ['forged', keys.serviceRoleKey, keys.anonKey, `Bearer ${keys.serviceRoleKey}`]
+    ) {
+      const alone = await send('/functions/v1/echo', { 'sb-api-key': forged })
+      assertEquals((await forwarded(alone)).sbApiKey, null, forged)
+      const withPublishable = await send('/functions/v1/echo', {
+        'sb-api-key': forged,
+        apikey: keys.publishableKey,
+      })
+      assertEquals((await forwarded(withPublishable)).sbApiKey, keys.anonKey, forged)
+    }
   })
 })
 
@@ -145,10 +213,16 @@ Deno.test('gateway without legacy keys: a legacy JWT in apikey gets 401 invalid_
           error_description: 'Legacy API keys are disabled',
         })
       }
-      assertEquals(
-        await forwardedAuthorization(await send(path, { apikey: keys.secretKey })),
-        `Bearer ${keys.serviceRoleKey}`,
-      )
+      const secret = await forwarded(await send(path, { apikey: keys.secretKey }))
+      if (path.startsWith('/auth/v1/')) {
+        assertEquals(secret.authorization, `Bearer ${keys.serviceRoleKey}`)
+      } else {
+        assertEquals(secret, {
+          authorization: null,
+          apikey: keys.secretKey,
+          sbApiKey: keys.serviceRoleKey,
+        })
+      }
     }
     // A CORS preflight carries no credentials to judge: it reaches the upstream.
     const preflight = await send('/functions/v1/echo', { apikey: keys.anonKey }, 'OPTIONS')

@@ -173,8 +173,8 @@ Deno.test({
       '5. denied afterwards: no credentials -> 401; old access token -> 401 invalid_token; old refresh token -> 400 invalid_grant',
       async () => {
         await assertAuthError(await fn('me'), 'NOCRED', 'missingCredentials')
-        // The signed-out supabase-js client sends its key in apikey (the gateway passes it on as
-        // the anon JWT bearer): no user credential, and it is told just that.
+        // The signed-out supabase-js client sends its key in apikey and as the bearer (the gateway
+        // passes both on as sent): no user credential, and it is told just that.
         const anonymous = await client.functions.invoke('me', { method: 'GET' })
         const anonymousAnswer = (anonymous.error as { context: Response }).context
         await assertAuthError(anonymousAnswer, 'NOCRED', 'missingCredentials')
