@@ -6,8 +6,8 @@
 import { assert, assertEquals, assertMatch } from '@std/assert'
 import { join } from 'node:path'
 import { repoRoot } from '../../supabase/local/paths.ts'
-import { runCommand } from '../../supabase/local/processes.ts'
 import { runSupabaseCli, supabaseCliVersion } from '../../supabase/local/supabase_cli.ts'
+import { freshClone } from './fresh_clone.ts'
 import { fences, readme, section } from './markdown.ts'
 import { hasAuthServer, testStack } from '../_helpers/stack.ts'
 
@@ -31,32 +31,6 @@ function deployCommands(): string[][] {
       assert(line.startsWith(CLI_PREFIX), `pins the CLI: ${line}`)
       return line.slice(CLI_PREFIX.length).replaceAll('<ref>', REF).split(/\s+/)
     })
-}
-
-/** A copy of what a fresh clone holds: the tracked and not-ignored files of the working tree. */
-async function freshClone(): Promise<string> {
-  const listed = await runCommand('git', [
-    '-C',
-    repoRoot,
-    'ls-files',
-    '-z',
-    '--cached',
-    '--others',
-    '--exclude-standard',
-  ])
-  assertEquals(listed.code, 0, listed.stderr)
-  const dir = await Deno.makeTempDir({ prefix: 'edge-auth-clone-' })
-  for (const file of listed.stdout.split('\0').filter(Boolean)) {
-    const from = join(repoRoot, file)
-    try {
-      if (!Deno.statSync(from).isFile) continue
-    } catch {
-      continue // deleted in the working tree
-    }
-    await Deno.mkdir(join(dir, file, '..'), { recursive: true })
-    await Deno.copyFile(from, join(dir, file))
-  }
-  return dir
 }
 
 Deno.test('Deploy: every command is pinned to Supabase CLI 3.1.0, targets the hosted project with --remote or by linking, and confirms with --yes where it changes one', () => {

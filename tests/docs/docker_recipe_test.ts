@@ -1,21 +1,15 @@
-// The README's Docker recipe, as far as it runs without Docker: its signing-key commands with the
-// real Supabase CLI (the version the recipe pins, installed by .ci/run under .local/supabase-cli),
-// and its env file, which `functions serve --env-file` refuses if a name starts with SUPABASE_.
+// The README's Docker recipe, as far as it runs without Docker: every line run verbatim in a fresh
+// clone, the CLI's with the real Supabase CLI it pins (which must stop only at Docker), and its env
+// file, which `functions serve --env-file` refuses if a name starts with SUPABASE_.
 // tests/integration/cli_environment_test.ts runs the functions with the environment the CLI
 // injects.
-import { assert, assertEquals } from '@std/assert'
+import { assert, assertEquals, assertMatch } from '@std/assert'
 import { join } from 'node:path'
-import { repoRoot } from '../../supabase/local/paths.ts'
+import { runSupabaseCli, supabaseCliVersion } from '../../supabase/local/supabase_cli.ts'
+import { freshClone } from './fresh_clone.ts'
 import { fences, readme, section } from './markdown.ts'
 
-const CLI = join(repoRoot, '.local', 'supabase-cli', 'node_modules', '.bin', 'supabase')
-const haveCli = (() => {
-  try {
-    return Deno.statSync(CLI).isFile
-  } catch {
-    return false
-  }
-})()
+const CLI_PREFIX = `npx supabase@${supabaseCliVersion} `
 
 function recipe(): string[] {
   const block = fences(section(readme(), 'Running with the Supabase CLI (Docker)'))
@@ -24,13 +18,16 @@ function recipe(): string[] {
   return block.body.split('\n').map((line) => line.replace(/\s+#.*$/, '').trim()).filter(Boolean)
 }
 
-Deno.test('Docker recipe: pins Supabase CLI 2.117.0 and writes only names functions serve --env-file accepts', () => {
+Deno.test('Docker recipe: pins Supabase CLI 3.1.0, starts and serves, and writes only names functions serve --env-file accepts', () => {
   const lines = recipe()
   const cli = lines.filter((line) => line.startsWith('npx supabase'))
-  assert(cli.length >= 3, lines.join('\n'))
-  for (const line of cli) assert(line.startsWith('npx supabase@2.117.0 '), line)
+  for (const line of cli) assert(line.startsWith(CLI_PREFIX), line)
+  assertEquals(cli.map((line) => line.split(/\s+/).slice(2, 4).join(' ')), [
+    'start',
+    'functions serve',
+  ])
   const envLines = lines.filter((line) =>
-    line.includes('.local/functions.env') && line.startsWith('echo')
+    line.includes('.local/functions.env') && /echo /.test(line)
   )
   assert(envLines.length > 0, 'the recipe writes its env file')
   for (const line of envLines) {
@@ -40,39 +37,31 @@ Deno.test('Docker recipe: pins Supabase CLI 2.117.0 and writes only names functi
   }
 })
 
-Deno.test({
-  name:
-    'Docker recipe: its signing-key commands, run verbatim with the real CLI, leave one ES256 key in supabase/signing_keys.json',
-  ignore: !haveCli && !Deno.env.get('CI'),
-  async fn() {
-    assert(haveCli, `the Supabase CLI is installed at ${CLI} (.ci/run does it)`)
-    const dir = await Deno.makeTempDir({ prefix: 'edge-auth-cli-' })
-    try {
-      await Deno.mkdir(join(dir, 'supabase'))
-      await Deno.copyFile(
-        join(repoRoot, 'supabase', 'config.toml'),
-        join(dir, 'supabase', 'config.toml'),
-      )
-      const keyLines = recipe().filter((line) =>
-        line.includes('signing_keys.json') || line.includes('gen signing-key')
-      )
-      assertEquals(keyLines.length, 2, keyLines.join('\n'))
-      const script = keyLines.map((line) => line.replace('npx supabase@2.117.0', CLI)).join('\n')
+Deno.test('Docker recipe, run verbatim in a fresh clone with the real CLI: the shell lines succeed, the env file is written, each CLI command stops only for want of Docker', async () => {
+  const clone = await freshClone()
+  try {
+    for (const line of recipe()) {
+      if (line.startsWith(CLI_PREFIX)) {
+        const run = await runSupabaseCli(line.slice(CLI_PREFIX.length).split(/\s+/), {
+          workdir: clone,
+        })
+        const output = run.stdout + run.stderr
+        assertMatch(output, /Cannot connect to the Docker daemon/, `${line}:\n${output}`)
+        assert(!/ENOENT|failed to (read|parse)|unknown (flag|option)/i.test(output), output)
+        continue
+      }
       const run = await new Deno.Command('sh', {
-        args: ['-e', '-c', script],
-        cwd: dir,
+        args: ['-e', '-c', line],
+        cwd: clone,
         stdin: 'null',
         stdout: 'piped',
         stderr: 'piped',
-        env: { SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
       }).output()
-      const output = new TextDecoder().decode(run.stdout) + new TextDecoder().decode(run.stderr)
-      assertEquals(run.code, 0, output)
-      const keys = JSON.parse(await Deno.readTextFile(join(dir, 'supabase', 'signing_keys.json')))
-      assertEquals(keys.length, 1, output)
-      assertEquals([keys[0].kty, keys[0].alg], ['EC', 'ES256'])
-    } finally {
-      await Deno.remove(dir, { recursive: true })
+      assertEquals(run.code, 0, `${line}: ${new TextDecoder().decode(run.stderr)}`)
     }
-  },
+    const env = await Deno.readTextFile(join(clone, '.local', 'functions.env'))
+    assertMatch(env, /^EDGE_AUTH_JWT_ISSUER=http:\/\/127\.0\.0\.1:54321\/auth\/v1\n$/)
+  } finally {
+    await Deno.remove(clone, { recursive: true })
+  }
 })
