@@ -3,6 +3,7 @@
 // with the HTTP statuses and error codes each step printed compared with its ```text block.
 // Tokens, ids and dates differ from run to run and are not compared.
 import { assert, assertEquals } from '@std/assert'
+import { join } from 'node:path'
 import { createTestUser, hasAuthServer, testStack } from '../_helpers/stack.ts'
 import { fences, readme, section } from './markdown.ts'
 
@@ -110,10 +111,12 @@ Deno.test({
       `printf '\\n%s\\n' '${marker(steps.length)}'`,
     ].join('\n')
     const workDir = await Deno.makeTempDir({ prefix: 'edge-auth-walkthrough-' })
+    // Like the repository root after `deno task start`: the git-ignored .local/ exists there.
+    await Deno.mkdir(join(workDir, '.local'))
     try {
       const output = await new Deno.Command('bash', {
         args: ['-c', script],
-        cwd: workDir, // the walkthrough writes files (session.json) into the current directory
+        cwd: workDir, // the walkthrough writes .local/session.json under the current directory
         clearEnv: true,
         env: {
           PATH: Deno.env.get('PATH') ?? '/usr/bin:/bin',
