@@ -1,10 +1,9 @@
 /**
- * The real Supabase Auth server (GoTrue) as a child process: database preparation, its
- * environment, `migrate`, then `serve` until stopped.
+ * The real Supabase Auth server (GoTrue) as a child process: its environment, `migrate`, then
+ * `serve` until stopped. Its database role and schema come from the bootstrap (`bootstrap.ts`).
  *
  * @module
  */
-import postgres from 'postgres'
 import { join } from 'node:path'
 import type { KeyMaterial } from './keys.ts'
 import type { StatePaths } from './paths.ts'
@@ -64,37 +63,6 @@ const rateLimits = {
   GOTRUE_RATE_LIMIT_VERIFY: '100000',
   GOTRUE_RATE_LIMIT_ANONYMOUS_USERS: '100000',
   GOTRUE_SMTP_MAX_FREQUENCY: '1s',
-}
-
-/**
- * Creates what the auth server's own migrations expect in a plain cluster: the login role
- * `supabase_auth_admin` (password from the keys directory), the `auth` schema it owns, and its
- * `search_path` (its models and migration table use unqualified names). Idempotent.
- *
- * @param dbUrl superuser connection URL
- * @param password the role's password (hex, so it is safe as a SQL literal)
- */
-export async function prepareAuthDatabase(dbUrl: string, password: string): Promise<void> {
-  if (!/^[0-9a-f]+$/.test(password)) throw new Error('The auth database password must be hex')
-  const sql = postgres(dbUrl, { max: 1, onnotice: () => {} })
-  try {
-    await sql.begin(async (tx) => {
-      await tx.unsafe(`
-        do $$
-        begin
-          if not exists (select 1 from pg_roles where rolname = 'supabase_auth_admin') then
-            create role supabase_auth_admin noinherit createrole login noreplication;
-          end if;
-        end
-        $$`)
-      // ALTER ROLE takes no bind parameters; the password is hex-only (checked above).
-      await tx.unsafe(`alter role supabase_auth_admin password '${password}'`)
-      await tx.unsafe('create schema if not exists auth authorization supabase_auth_admin')
-      await tx.unsafe('alter role supabase_auth_admin set search_path = auth')
-    })
-  } finally {
-    await sql.end()
-  }
 }
 
 /** The auth server process of one stack. */

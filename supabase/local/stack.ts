@@ -9,7 +9,8 @@
  */
 import { join } from 'node:path'
 import { type AuthBinary, locateAuthBinary } from './auth_binary.ts'
-import { AuthServer, prepareAuthDatabase, stopStaleAuthServer } from './auth_server.ts'
+import { AuthServer, stopStaleAuthServer } from './auth_server.ts'
+import { bootstrapDatabase } from './bootstrap.ts'
 import { createControl } from './control.ts'
 import { type DemoServer, startDemoServer } from './demo_server.ts'
 import { demoUser, ensureDemoUser } from './demo_user.ts'
@@ -305,6 +306,9 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
 
     log(`starting PostgreSQL on 127.0.0.1:${ports.postgres}`)
     await postgres.start()
+    // Roles, grants and default privileges of a Supabase project, before any migration: the
+    // auth server's and the project's run under them as they would on a hosted project.
+    await bootstrapDatabase(postgres.url, keys.authDbPassword)
     if (pooler) {
       log(`starting PgBouncer (transaction mode) on 127.0.0.1:${pooler.port} for the functions`)
       await pooler.start()
@@ -314,11 +318,10 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
     const databaseReady = (async () => {
       if (authServer) {
         log(`starting the auth server on 127.0.0.1:${ports.auth}`)
-        await prepareAuthDatabase(postgres.url, keys.authDbPassword)
         await authServer.migrate()
         await authServer.start()
       }
-      const report = await applyMigrations(postgres.url, join(repoRoot, 'supabase', 'migrations'), {
+      const report = await applyMigrations(postgres.url, repoRoot, {
         tolerateMissingAuth: !authServer,
         log,
       })

@@ -25,13 +25,3 @@ create policy notes_delete_own on public.notes
   for delete to authenticated using ((select auth.uid()) = user_id);
 
 grant select, insert, delete on public.notes to authenticated;
-
--- auth.uid() lives in the auth schema; hosted projects already grant its use to API roles,
--- a plain cluster (the local stack) does not.
-do $$
-begin
-  if not has_schema_privilege('authenticated', 'auth', 'usage') then
-    grant usage on schema auth to authenticated;
-  end if;
-end
-$$;
