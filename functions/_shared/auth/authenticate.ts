@@ -100,8 +100,9 @@ export interface Auth {
    *
    * - `user`: a request without a bearer (or with a scheme other than Bearer) moves on to the
    *   next kind. An API key in the bearer slot (`sb_…`, or a JWT with role `anon` or
-   *   `service_role` and no `sub` or `session_id`, which is what the Supabase CLI's gateway sends
-   *   on for an `apikey` it knows) is not a user credential either, when `accepted` has a key
+   *   `service_role` and no `sub` or `session_id`: a signed-out supabase-js sends its key there,
+   *   and gateways before Supabase CLI 2.106 put the key's role JWT there) is not a user
+   *   credential either, when `accepted` has a key
    *   kind: it moves on too. Any other bearer is authenticated under `policy`, and a failure is
    *   the answer: a token that is present but invalid, expired or revoked never falls through
    *   to another kind.
@@ -239,8 +240,8 @@ export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
     // A cached token is a verified user token, never a project key: it is not decoded again for
     // the two rules below (supabase-js sends `apikey` on every call).
     const maybeKey = !verifier.isCached(token)
-    // A key sent correctly in `apikey` that a gateway passed on as the bearer (the Supabase CLI's
-    // does): the caller has no user session, which is what they are told.
+    // A key in `apikey` and as the bearer (a signed-out supabase-js; older gateways put its role
+    // JWT there): the caller has no user session, which is what they are told.
     if (maybeKey && request.headers.has('apikey') && isApiKeyToken(token)) throw noCredentials()
     // A key sent as the bearer, and refused as a token: the refusal says where a key belongs.
     const hint = (error: unknown) =>

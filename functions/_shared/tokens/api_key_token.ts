@@ -1,7 +1,8 @@
 /**
  * Telling a project API key from a user's access token in the bearer slot: the commonest mistake
- * in the field, and also what a gateway makes of a key sent correctly (the Supabase CLI's passes
- * the `apikey` on as `Bearer <anon JWT>` or `Bearer <service_role JWT>`).
+ * in the field, what a signed-out supabase-js sends, and what gateways before Supabase CLI 2.106
+ * made of a key sent correctly (`Bearer <anon JWT>` or `Bearer <service_role JWT>`; today's pass
+ * `Authorization` on as sent).
  *
  * @module
  */
