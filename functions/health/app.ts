@@ -1,15 +1,15 @@
 import type { Hono } from 'hono'
 import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
 import type { Config } from '../_shared/core/config.ts'
-import { databaseFor, type Sql, withRecovery } from '../_shared/db/database.ts'
+import { databaseFor } from '../_shared/db/database.ts'
 import { createFunctionApp, methodNotAllowed } from '../_shared/hono/adapter.ts'
 import { jsonResponse } from '../_shared/http/responses.ts'
-
-/** Longest a probe waits for PostgreSQL: a readiness check must answer quickly. */
-const DATABASE_PROBE_MS = 2_000
+import { probeSessionStore } from '../_shared/sessions/session_store.ts'
 
 /**
- * `GET /health`: 200 when keys and database answer, else 503 naming what is down.
+ * `GET /health`: 200 when keys and database answer, else 503 naming what is down. The database
+ * is probed the way a session check reads it (the session tables and the revocation log, within
+ * the client's time budget): a store that is up but stuck behind a lock is `down` too.
  *
  * @param config the loaded configuration
  * @param deps injected clock, fetch or database
@@ -22,7 +22,7 @@ export function createHealthApp(config: Config, deps: AppDeps = {}): Hono {
   app.get('/', async () => {
     const [keys, db] = await Promise.all([
       auth.keysReady().catch(() => false),
-      withTimeout(ping(sql), DATABASE_PROBE_MS).then(() => true, () => false),
+      probeSessionStore(sql).then(() => true, () => false),
     ])
     if (keys && db) return jsonResponse(200, { status: 'ok' })
     // Name the dependency, nothing more: no hosts, ports or error texts for a public probe.
@@ -36,19 +36,4 @@ export function createHealthApp(config: Config, deps: AppDeps = {}): Hono {
   })
   app.all('/', methodNotAllowed(['GET']))
   return app
-}
-
-/** The database probe: `select 1` on the instance's client. */
-async function ping(database: () => Sql): Promise<void> {
-  const sql = database()
-  await withRecovery(() => sql`select 1`)
-}
-
-// A real timer, not the injected clock: it bounds real I/O.
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timeout')), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

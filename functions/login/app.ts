@@ -2,18 +2,17 @@ import type { Hono } from 'hono'
 import { systemClock } from '../_shared/core/clock.ts'
 import type { Config } from '../_shared/core/config.ts'
 import type { AppDeps } from '../_shared/auth/authenticate.ts'
-import {
-  createFunctionApp,
-  methodNotAllowed,
-  rejectQueryParameters,
-} from '../_shared/hono/adapter.ts'
+import { createFunctionApp, methodNotAllowed } from '../_shared/hono/adapter.ts'
 import { callerAddress } from '../_shared/http/client_address.ts'
-import { readJsonBody } from '../_shared/http/json_body.ts'
+import { type BodyFields, readJsonBody } from '../_shared/http/json_body.ts'
 import { createUpstreamClient, upstreamFailure } from '../_shared/upstream/auth_client.ts'
 import { sessionResponse } from '../_shared/upstream/session_body.ts'
 
-/** Body cap: an email and a password fit in far less; Supabase Auth itself allows 1 MiB. */
-const MAX_BODY_BYTES = 8 * 1024
+/** The body, in characters; its size cap follows from these limits. */
+const FIELDS: BodyFields<'email' | 'password'> = {
+  email: { required: true, maxLength: 320 },
+  password: { required: true, maxLength: 1024 },
+}
 
 /**
  * Least time a rejected login takes, counted from the call to the auth server. The auth server
@@ -34,14 +33,8 @@ export const MIN_FAILURE_MS = 400
 export function createLoginApp(config: Config, deps: AppDeps = {}): Hono {
   const clock = deps.clock ?? systemClock
   const app = createFunctionApp('login', { corsOrigins: config.corsOrigins, methods: ['POST'] })
-  app.post('/', rejectQueryParameters(), async (c) => {
-    const body = await readJsonBody(c.req.raw, {
-      maxBytes: MAX_BODY_BYTES,
-      fields: {
-        email: { required: true, maxLength: 320 },
-        password: { required: true, maxLength: 1024 },
-      },
-    })
+  app.post('/', async (c) => {
+    const body = await readJsonBody(c.req.raw, { fields: FIELDS })
     const { client, outcome } = createUpstreamClient(config, {
       clientAddress: callerAddress(c.req.raw, config.clientAddressHeader),
       fetch: deps.fetch,

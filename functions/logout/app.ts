@@ -18,15 +18,21 @@ type Scope = typeof SCOPES[number]
 
 /**
  * `POST /logout[?scope=global|local|others]` with a bearer: ends the session(s) on the auth
- * server, forgets the caller's session on this instance at once, answers 204. Idempotent: a
- * session already ended, or an expired token, still gets 204.
+ * server, or in the database when it refuses the bearer, forgets the caller's session on this
+ * instance at once, and answers 204 once the scope's sessions are gone. Idempotent: a session
+ * already ended, or an expired token, still gets 204. The database out of reach is a 503, the
+ * auth server out of reach a 502 or 504: never a 204 for sessions that may live on.
  */
 export function createLogoutApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
   const auth = authFor(config, deps)
-  // The database ends the sessions of an expired token, which the auth server no longer takes.
+  // The database ends the sessions of a token the auth server does not take, expired or refused.
   const sql = databaseFor(config, deps)
   const methods = ['POST']
-  const app = createFunctionApp<AuthEnv>('logout', { corsOrigins: config.corsOrigins, methods })
+  const app = createFunctionApp<AuthEnv>('logout', {
+    corsOrigins: config.corsOrigins,
+    methods,
+    query: { 'POST /': ['scope'] },
+  })
   app.post(
     '/',
     // The scope is checked before authentication, so a bad one is a 400 whatever the token.
@@ -40,11 +46,15 @@ export function createLogoutApp(config: Config, deps: AppDeps = {}): Hono<AuthEn
     async (c) => {
       const scope = readScope(new URL(c.req.url).searchParams)
       const { user, session, token } = c.var.auth
-      if (session.expires_at * 1000 > auth.clock.now()) {
+      const ended = session.expires_at * 1000 > auth.clock.now() &&
         await endOnAuthServer(config, deps.fetch, token, scope)
-      } else {
-        await endSessions(sql(), user.id, session.id, scope)
-      }
+      // The auth server refuses tokens we accept: one that expired on its way there, one whose
+      // `nbf` is still ahead of its clock (within our tolerance), a banned user's. We verified
+      // the signature, so the ids are authentic: the database ends what the auth server would
+      // have, and nothing when the caller's session is already gone (a session that no longer
+      // exists grants nothing). Once this returns the scope's sessions are gone; if it cannot
+      // run, a 503.
+      if (!ended) await endSessions(sql(), user.id, session.id, scope)
       // `others` keeps the caller's own session alive; the other scopes end it.
       if (scope !== 'others') auth.forgetSession(session.id)
       return c.body(null, 204)
@@ -54,30 +64,31 @@ export function createLogoutApp(config: Config, deps: AppDeps = {}): Hono<AuthEn
   return app
 }
 
-/** The scope parameter: absent means `global`; anything else but one allowed value is a 400. */
+/**
+ * The scope parameter: absent means `global`; any value but an allowed one is a 400. Other and
+ * repeated parameters are the app's query rule's to refuse, before this runs.
+ */
 function readScope(query: URLSearchParams): Scope {
-  for (const name of query.keys()) {
-    if (name !== 'scope') throw invalidRequest('invalidParameter')
-  }
-  const values = query.getAll('scope')
-  if (values.length === 0) return 'global'
-  const scope = values[0] as Scope
-  if (values.length > 1 || !SCOPES.includes(scope)) throw invalidRequest('invalidScope')
-  return scope
+  const scope = query.get('scope')
+  if (scope === null) return 'global'
+  if (!SCOPES.includes(scope as Scope)) throw invalidRequest('invalidScope')
+  return scope as Scope
 }
 
+/**
+ * Ends the sessions on the auth server: `true` once it has, `false` when it refuses the bearer
+ * (401, 403 or 404, whatever the error code: the session may be gone, or may live on).
+ */
 async function endOnAuthServer(
   config: Config,
   fetchImpl: typeof fetch | undefined,
   token: string,
   scope: Scope,
-): Promise<void> {
+): Promise<boolean> {
   const { client, outcome } = createUpstreamClient(config, { fetch: fetchImpl })
   const { error } = await client.auth.admin.signOut(token, scope)
-  if (!error) return
-  // 401/403/404: the auth server no longer knows this session (already logged out): the goal of
-  // the request is met, which is what makes a second logout a 204.
-  if (outcome.kind === 'response' && [401, 403, 404].includes(outcome.status ?? 0)) return
+  if (!error) return true
+  if (outcome.kind === 'response' && [401, 403, 404].includes(outcome.status ?? 0)) return false
   const failure = upstreamFailure(outcome, 'upstreamUnavailable', error)
   // Any other 4xx is not the caller's fault (we verified their token): report the upstream.
   if (failure.status === 400) {

@@ -11,13 +11,17 @@ import {
   methodNotAllowed,
   requireUser,
 } from '../_shared/hono/adapter.ts'
-import { readJsonBody } from '../_shared/http/json_body.ts'
+import { type BodyFields, readJsonBody } from '../_shared/http/json_body.ts'
 import { jsonResponse } from '../_shared/http/responses.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 
 const DEFAULT_PAGE = 20
 const MAX_PAGE = 100
-const MAX_NOTE_LENGTH = 4000
+/**
+ * A note's body: 1 to 4000 characters, counted as the column's check counts them (code points,
+ * `char_length`); the size cap follows from it.
+ */
+const FIELDS: BodyFields<'body'> = { body: { required: true, maxLength: 4000 } }
 
 interface NoteRow {
   id: string
@@ -39,7 +43,11 @@ export function createNotesApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv
   const auth = authFor(config, deps)
   const sql = databaseFor(config, deps)
   const methods = ['GET', 'POST', 'DELETE']
-  const app = createFunctionApp<AuthEnv>('notes', { corsOrigins: config.corsOrigins, methods })
+  const app = createFunctionApp<AuthEnv>('notes', {
+    corsOrigins: config.corsOrigins,
+    methods,
+    query: { 'GET /': ['limit', 'cursor'] },
+  })
   // Notes change data, so a signed-out session is refused at once, not at token expiry.
   const authenticated = requireUser(auth, { session: 'check' })
 
@@ -68,10 +76,7 @@ export function createNotesApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv
   })
 
   app.post('/', authenticated, async (c) => {
-    const { body } = await readJsonBody(c.req.raw, {
-      maxBytes: 16 * 1024,
-      fields: { body: { required: true, maxLength: MAX_NOTE_LENGTH } },
-    })
+    const { body } = await readJsonBody(c.req.raw, { fields: FIELDS })
     const [row] = await asAuthenticatedUser(
       sql(),
       c.var.auth.claims,
@@ -115,9 +120,6 @@ function readLimit(query: URLSearchParams): number {
 }
 
 function readCursor(query: URLSearchParams) {
-  for (const name of query.keys()) {
-    if (name !== 'limit' && name !== 'cursor') throw invalidRequest('invalidParameter')
-  }
   const value = query.get('cursor')
   if (value === null) return undefined
   const cursor = decodeCursor(value)

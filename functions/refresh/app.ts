@@ -1,17 +1,16 @@
 import type { Hono } from 'hono'
 import type { Config } from '../_shared/core/config.ts'
 import type { AppDeps } from '../_shared/auth/authenticate.ts'
-import {
-  createFunctionApp,
-  methodNotAllowed,
-  rejectQueryParameters,
-} from '../_shared/hono/adapter.ts'
+import { createFunctionApp, methodNotAllowed } from '../_shared/hono/adapter.ts'
 import { callerAddress } from '../_shared/http/client_address.ts'
-import { readJsonBody } from '../_shared/http/json_body.ts'
+import { type BodyFields, readJsonBody } from '../_shared/http/json_body.ts'
 import { createUpstreamClient, upstreamFailure } from '../_shared/upstream/auth_client.ts'
 import { sessionResponse } from '../_shared/upstream/session_body.ts'
 
-const MAX_BODY_BYTES = 4 * 1024
+/** The body, in characters; its size cap follows from this limit. */
+const FIELDS: BodyFields<'refresh_token'> = {
+  refresh_token: { required: true, maxLength: 1024 },
+}
 
 /**
  * `POST /refresh {refresh_token}`: exchanges a refresh token for a new session.
@@ -22,11 +21,8 @@ const MAX_BODY_BYTES = 4 * 1024
  */
 export function createRefreshApp(config: Config, deps: AppDeps = {}): Hono {
   const app = createFunctionApp('refresh', { corsOrigins: config.corsOrigins, methods: ['POST'] })
-  app.post('/', rejectQueryParameters(), async (c) => {
-    const body = await readJsonBody(c.req.raw, {
-      maxBytes: MAX_BODY_BYTES,
-      fields: { refresh_token: { required: true, maxLength: 1024 } },
-    })
+  app.post('/', async (c) => {
+    const body = await readJsonBody(c.req.raw, { fields: FIELDS })
     const { client, outcome } = createUpstreamClient(config, {
       clientAddress: callerAddress(c.req.raw, config.clientAddressHeader),
       fetch: deps.fetch,

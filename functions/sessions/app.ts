@@ -16,10 +16,12 @@ import {
   createFunctionApp,
   type CredentialEnv,
   methodNotAllowed,
-  rejectQueryParameters,
   requireCredentials,
 } from '../_shared/hono/adapter.ts'
-import { readJsonBody } from '../_shared/http/json_body.ts'
+import { type BodyFields, readJsonBody } from '../_shared/http/json_body.ts'
+
+/** The body: a user's id, a UUID of 36 characters; the size cap follows from it. */
+const FIELDS: BodyFields<'user_id'> = { user_id: { required: true, maxLength: 36 } }
 
 /**
  * Builds the `sessions` app. `POST /sessions/revoke` takes any of the project's secret keys
@@ -41,15 +43,10 @@ export function createSessionsApp(config: Config, deps: AppDeps = {}): Hono<Cred
   const app = createFunctionApp<CredentialEnv>('sessions', cors)
   app.post(
     '/revoke',
-    // A key in the URL would end up in logs: refused before anything is compared.
-    rejectQueryParameters(),
     // The credential before the body, so a caller without the key learns nothing from a 400.
     requireCredentials(auth, [{ kind: 'secret', name: '*' }]),
     async (c) => {
-      const { user_id: userId } = await readJsonBody(c.req.raw, {
-        maxBytes: 1024,
-        fields: { user_id: { required: true, maxLength: 36 } },
-      })
+      const { user_id: userId } = await readJsonBody(c.req.raw, { fields: FIELDS })
       if (!isUuid(userId)) throw invalidRequest('notUuid', 'user_id')
       for (const sessionId of await revokeUserSessions(sql(), userId)) auth.forgetSession(sessionId)
       return c.body(null, 204)

@@ -337,16 +337,24 @@ async function proxy(
   unreachable: () => Response | null = () => null,
 ): Promise<Response> {
   let upstream: Response
+  const sent = request.method === 'GET' || request.method === 'HEAD'
+    ? { body: null, failed: () => false }
+    : trackedBody(request.body)
   try {
     upstream = await fetch(target, {
       method: request.method,
       headers,
-      body: request.method === 'GET' || request.method === 'HEAD' ? null : request.body,
+      body: sent.body,
       redirect: 'manual',
       // No request.signal: a client that goes away cancels the streamed bodies, which closes
       // the upstream request as well.
     })
   } catch {
+    // A client body cut short (the client half-closed, a chunked body ended early): the caller's
+    // fault, as a buffering proxy such as Kong's nginx reports it, never the upstream's.
+    if (sent.failed()) {
+      return errorResponse(400, 'invalid_request', 'The request body ended before it was complete')
+    }
     return unreachable() ?? errorResponse(502, 'bad_gateway', 'The upstream service did not answer')
   }
   const nullBody = [101, 204, 205, 304].includes(upstream.status) || request.method === 'HEAD'
@@ -355,6 +363,34 @@ async function proxy(
     statusText: upstream.statusText,
     headers: withoutHopByHop(upstream.headers),
   })
+}
+
+/**
+ * The client's body as a stream to send upstream, and whether reading the client's body failed
+ * (so that a failed upstream request can be told apart from a broken client body).
+ */
+export function trackedBody(
+  body: ReadableStream<Uint8Array> | null,
+): { body: ReadableStream<Uint8Array> | null; failed: () => boolean } {
+  let failed = false
+  if (body === null) return { body, failed: () => failed }
+  const reader = body.getReader()
+  return {
+    failed: () => failed,
+    body: new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read()
+          if (done) controller.close()
+          else controller.enqueue(value)
+        } catch (error) {
+          failed = true
+          controller.error(error)
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    }),
+  }
 }
 
 async function control(

@@ -43,7 +43,13 @@ import {
   refreshRecipe,
   tokenRecipe,
 } from './fuzz_recipes.ts'
-import { assertErrorShape, isHeaderValue, VOCABULARY } from './fuzz_oracles.ts'
+import {
+  assertErrorShape,
+  isHeaderValue,
+  queryValues,
+  VOCABULARY,
+  withShownName,
+} from './fuzz_oracles.ts'
 import { acceptable, applyRecipe, authorizationValue, type Material } from './fuzz_tokens.ts'
 
 /** The names of the fuzz targets. */
@@ -244,7 +250,9 @@ export async function setUpFuzz(): Promise<FuzzSetup> {
       const allowed = recipe.upstream === 'down' ? [400, 405, 413, 415, 502] : [400, 405, 413, 415]
       const text = await response.clone().text()
       assert(allowed.includes(response.status), `status ${response.status}: ${text}`)
-      await assertNoEcho(response, [...secrets, recipe.query.slice(1)], { vocabulary })
+      await assertNoEcho(response, [...secrets, ...queryValues(recipe.query)], {
+        vocabulary: await withShownName(response, vocabulary),
+      })
       const error = await assertErrorShape(response, fields)
       count(name, response, error)
       if (response.status === 502) assertEquals(error, 'auth_upstream_unavailable')

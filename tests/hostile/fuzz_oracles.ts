@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { assert, assertEquals } from '@std/assert'
-import { DESCRIPTIONS, REALM } from '../../functions/_shared/core/errors.ts'
+import { assert, assertEquals, assertMatch } from '@std/assert'
+import { DESCRIPTIONS, MAX_SHOWN_NAME, REALM } from '../../functions/_shared/core/errors.ts'
 
 /** Whether `Headers` accepts the value: Latin-1 without NUL, CR, LF. */
 export function isHeaderValue(value: string): boolean {
@@ -17,9 +17,44 @@ export function isHeaderValue(value: string): boolean {
 /** Every `error_description` a response may carry. */
 export const ERROR_DESCRIPTIONS: ReadonlySet<string> = new Set<string>(Object.values(DESCRIPTIONS))
 
+const PARAMETER_DESCRIPTIONS = [DESCRIPTIONS.unknownParameter, DESCRIPTIONS.repeatedParameter]
+
+/**
+ * The query parameter a description names (`<name>: Unsupported query parameter`), as shown:
+ * names chosen by the caller are echoed by design, in a safe form.
+ *
+ * @param description an `error_description`
+ * @returns the name as shown, or undefined when the description names no query parameter
+ */
+export function shownParameter(description: string): string | undefined {
+  const text = PARAMETER_DESCRIPTIONS.find((d) => description.endsWith(`: ${d}`))
+  return text === undefined ? undefined : description.slice(0, -`: ${text}`.length)
+}
+
+/**
+ * The vocabulary of one response: `vocabulary` and the parameter name its description shows,
+ * if any, so that a value equal to a shown name by chance is not taken for an echo.
+ *
+ * @param response the answer
+ * @param vocabulary the texts any response may contain
+ * @returns the vocabulary for this response
+ */
+export async function withShownName(response: Response, vocabulary: string): Promise<string> {
+  if (response.headers.get('Content-Type') !== 'application/json') return vocabulary
+  try {
+    const body = await response.clone().json()
+    const shown = shownParameter(String(body?.error_description))
+    return shown === undefined ? vocabulary : `${vocabulary}\n${shown}`
+  } catch {
+    return vocabulary
+  }
+}
+
 /**
  * Asserts the contract's error shape: JSON `{error, error_description}` from the fixed list,
- * optionally prefixed by one of `fields` (the schema's own names), with the contract's headers.
+ * optionally prefixed by one of `fields` (the schema's own names) or, for the query rule's
+ * refusals, by a parameter's name in its safe form (URL-safe ASCII, at most the cap), with the
+ * contract's headers.
  *
  * @returns the `error` code
  */
@@ -34,9 +69,33 @@ export async function assertErrorShape(
   const body = JSON.parse(text) as Record<string, unknown>
   assertEquals(Object.keys(body).sort(), ['error', 'error_description'], text)
   const description = String(body.error_description)
+  const parameter = shownParameter(description)
+  if (parameter !== undefined) {
+    assertEquals(body.error, 'invalid_request')
+    assert(parameter.length <= MAX_SHOWN_NAME, `a parameter shown in full: ${parameter}`)
+    assertMatch(parameter, /^(\(empty\)|[A-Za-z0-9\-_.!~*'()%]+)$/, 'a parameter shown unsafely')
+    return 'invalid_request'
+  }
   const bare = fields.reduce((d, field) => d.replace(`${field}: `, ''), description)
   assert(ERROR_DESCRIPTIONS.has(bare), `description from the fixed list: ${description}`)
   return String(body.error)
+}
+
+/**
+ * What a response may contain of a request's query: the names it shows (the query rule names
+ * a parameter it refuses), never a value. For the no-echo check: the values, as sent and as
+ * decoded, are the secrets; the names shown are vocabulary.
+ *
+ * @param query the query string as sent, with its `?` (or empty)
+ * @returns the values
+ */
+export function queryValues(query: string): string[] {
+  const text = query.replace(/^\?/, '')
+  const raw = text.split('&').flatMap((pair) => {
+    const at = pair.indexOf('=')
+    return at === -1 ? [] : [pair.slice(at + 1)]
+  })
+  return [...raw, ...new URLSearchParams(text).values()]
 }
 
 /** Text a response may contain whatever the request was: not an echo when an input matches. */

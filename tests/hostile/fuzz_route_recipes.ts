@@ -70,11 +70,14 @@ export const hostileText: fc.Arbitrary<string> = fc.oneof(
       { minLength: 1, maxLength: 12 },
     ).map((parts) => parts.join('')),
   },
-  // Around the 4000-unit limit, counted in UTF-16 units, once with astral characters.
+  // Around the 4000-character limit, counted in code points (an emoji is one, as for the
+  // column's char_length), in ASCII, a BMP letter and an astral character.
   {
     weight: 1,
-    arbitrary: fc.tuple(fc.integer({ min: 3990, max: 4010 }), fc.constantFrom('x', '\u{1F600}'))
-      .map(([n, c]) => c.repeat(Math.ceil(n / c.length)).slice(0, n)),
+    arbitrary: fc.tuple(
+      fc.integer({ min: 3990, max: 4010 }),
+      fc.constantFrom('x', '\u00e9', '\u{1F600}'),
+    ).map(([n, c]) => c.repeat(n)),
   },
   { weight: 1, arbitrary: fc.constantFrom('', ' ', '\t', '\u0000', 'null', '{}', '[]') },
 )
@@ -110,7 +113,7 @@ export type BodyRecipe =
   | { kind: 'bytes'; bytes: Uint8Array }
   /** A BOM, then `{field: value}`. */
   | { kind: 'bom'; value: string }
-  /** `{field: "x…"}` past the body cap. */
+  /** `{field: "x…"}` of `size` characters, around and past the body cap. */
   | { kind: 'huge'; size: number }
   | { kind: 'none' }
 
@@ -167,7 +170,7 @@ function bodyRecipe(field: string): fc.Arbitrary<BodyRecipe> {
       weight: 1,
       arbitrary: fc.record({
         kind: fc.constant('huge' as const),
-        size: fc.integer({ min: 16_000, max: 40_000 }),
+        size: fc.integer({ min: 40_000, max: 60_000 }),
       }),
     },
     { weight: 1, arbitrary: fc.constant({ kind: 'none' as const }) },
@@ -237,7 +240,12 @@ const CONTENT_TYPES = [
   'application/json',
   'application/json; charset=utf-8',
   'APPLICATION/JSON;charset=UTF-8',
+  'application/json; charset="utf-8"',
+  'application/json ;\tCharset="UTF\\-8"',
   'application/json; charset=utf-16',
+  'application/json; charset="utf-16"',
+  'application/json; charset=utf-8; charset=utf-8',
+  'application/json; charset="utf-8',
   'application/json; charset=latin1',
   'application/json, text/plain',
   'application/jsonx',
@@ -255,6 +263,8 @@ export const JSON_CONTENT_TYPES: readonly string[] = [
   'application/json',
   'application/json; charset=utf-8',
   'APPLICATION/JSON;charset=UTF-8',
+  'application/json; charset="utf-8"',
+  'application/json ;\tCharset="UTF\\-8"',
 ]
 
 // Mostly accepted ones, so most cases reach the body's parsing and the database.

@@ -28,6 +28,7 @@ import { decodeJwt } from 'jose'
 import postgres from 'postgres'
 import { closeDatabase } from '../../functions/_shared/db/database.ts'
 import { DESCRIPTIONS } from '../../functions/_shared/core/errors.ts'
+import { maxJsonBodyBytes } from '../../functions/_shared/http/json_body.ts'
 import { createLoginApp } from '../../functions/login/app.ts'
 import { createLogoutApp } from '../../functions/logout/app.ts'
 import { createNotesApp } from '../../functions/notes/app.ts'
@@ -43,7 +44,13 @@ import {
   type TestUser,
 } from '../_helpers/stack.ts'
 import { type FuzzTarget, grantBody } from './fuzz_cases.ts'
-import { assertErrorShape, isHeaderValue, VOCABULARY } from './fuzz_oracles.ts'
+import {
+  assertErrorShape,
+  isHeaderValue,
+  queryValues,
+  VOCABULARY,
+  withShownName,
+} from './fuzz_oracles.ts'
 import {
   type AuthRecipe,
   bodyOf,
@@ -72,8 +79,9 @@ export interface RouteFuzzSetup {
 }
 
 const FIELDS = ['email', 'password', 'refresh_token', 'body', 'limit', 'cursor', 'id']
-const NOTE_BYTES = 16 * 1024
 const NOTE_LENGTH = 4000
+/** The notes body cap, as the rule derives it from the field's limit. */
+const NOTE_BYTES = maxJsonBodyBytes({ body: { required: true, maxLength: NOTE_LENGTH } })
 const SCOPES = ['global', 'local', 'others']
 
 // The fixed texts with the field prefix errors may carry: fuzzed input equal to a piece of one
@@ -107,10 +115,39 @@ interface Session {
   id: string
 }
 
-/** Whether a request is well-formed around its body: POST, JSON content type, no query. */
+/** Whether a request is well-formed around its body: POST, JSON content type, no parameters. */
 function wellFormed(method: string, contentType: string | null, query: string): boolean {
   return method === 'POST' && JSON_CONTENT_TYPES.includes(contentType ?? '') &&
-    (query === '' || query === '?')
+    parametersOf(query).length === 0
+}
+
+/** The query's parameter names, as the platform decodes a request URL's query. */
+function parametersOf(query: string): string[] {
+  return [...new URL(`http://x/${query}`).searchParams.keys()]
+}
+
+/**
+ * The description the query rule must answer a route that takes `allowed` with, or null when
+ * the query passes it (or carries a token, which the bearer rules answer).
+ */
+function queryRefusal(query: string, allowed: readonly string[]): string | null {
+  const names = parametersOf(query)
+  if (names.includes('access_token')) return null
+  const seen = new Set<string>()
+  for (const name of names) {
+    if (!allowed.includes(name)) return DESCRIPTIONS.unknownParameter
+    if (seen.has(name)) return DESCRIPTIONS.repeatedParameter
+    seen.add(name)
+  }
+  return null
+}
+
+/** Asserts the query rule's refusal: a 400 whose description names a parameter so. */
+async function assertQueryRefusal(response: Response, description: string, method: string) {
+  assertEquals(response.status, 400, `the query rule: ${await response.clone().text()}`)
+  if (method === 'HEAD') return
+  const body = await response.clone().json()
+  assert(String(body.error_description).endsWith(`: ${description}`), body.error_description)
 }
 
 /** The value a `notes` POST must store, or null when it must be refused (400). */
@@ -124,7 +161,8 @@ function acceptedNote(bytes: Uint8Array): string | null {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null
   if (Object.keys(parsed).some((key) => key !== 'body')) return null
   const value = (parsed as Record<string, unknown>).body
-  if (typeof value !== 'string' || value.length < 1 || value.length > NOTE_LENGTH) return null
+  // Characters as the column counts them: code points, an emoji one.
+  if (typeof value !== 'string' || value.length < 1 || [...value].length > NOTE_LENGTH) return null
   return value.includes('\u0000') || !value.isWellFormed() ? null : value
 }
 
@@ -206,7 +244,9 @@ export async function setUpRouteFuzz(stack: TestStack): Promise<RouteFuzzSetup> 
     const text = await response.clone().text()
     assert(allowed.includes(response.status), `status ${response.status}: ${text}`)
     const isError = response.status >= 400
-    await assertNoEcho(response, isError ? [...secrets(), ...sent] : secrets(), { vocabulary })
+    await assertNoEcho(response, isError ? [...secrets(), ...sent] : secrets(), {
+      vocabulary: await withShownName(response, vocabulary),
+    })
     const error = isError && method !== 'HEAD' ? await assertErrorShape(response, FIELDS) : ''
     if (response.status === 405) assert(response.headers.get('Allow'), 'a 405 says what is allowed')
     count(target, response, error)
@@ -302,18 +342,31 @@ export async function setUpRouteFuzz(stack: TestStack): Promise<RouteFuzzSetup> 
     if (root && recipe.method === 'POST') allowed.push(201)
     if (!root && recipe.method === 'DELETE') allowed.push(204)
     if (recipe.method === 'OPTIONS') allowed.push(204)
-    const sent = [text ?? '', recipe.query.slice(1), auth.value ?? '', ...valuesOf(recipe.body)]
+    const sent = [
+      text ?? '',
+      ...queryValues(recipe.query),
+      auth.value ?? '',
+      ...valuesOf(recipe.body),
+    ]
     await checkAnswer('notes', response, allowed, sent, recipe.method)
     const status = response.status
     if (live && ['GET', 'POST', 'DELETE'].includes(recipe.method)) {
       assert(status !== 401 && status !== 403, `a live session refused: ${status}`)
     }
 
+    // The query rule comes before credentials and body on every route the request matched.
+    const matched = root ? ['GET', 'HEAD', 'POST'].includes(recipe.method) : recipe.method ===
+        'DELETE' && recipe.path.kind !== 'raw'
+    const refusal = matched
+      ? queryRefusal(recipe.query, root && recipe.method !== 'POST' ? ['limit', 'cursor'] : [])
+      : null
+    if (refusal !== null) await assertQueryRefusal(response, refusal, recipe.method)
+
     const bytes = payload instanceof Uint8Array ? payload : null
     if (
       recipe.method === 'POST' && root && live && bytes !== null &&
       JSON_CONTENT_TYPES.includes(recipe.contentType ?? '') &&
-      !new URLSearchParams(recipe.query).has('access_token')
+      parametersOf(recipe.query).length === 0
     ) {
       const expected = bytes.length > NOTE_BYTES ? 413 : acceptedNote(bytes) === null ? 400 : 201
       assertEquals(status, expected, 'the answer to a well-formed POST /notes')
@@ -380,11 +433,20 @@ export async function setUpRouteFuzz(stack: TestStack): Promise<RouteFuzzSetup> 
       headers: headersFor(recipe.contentType, auth.value),
       body: sendBody(recipe.method, body),
     })
-    const sent = [text ?? '', recipe.query.slice(1), auth.value ?? '', ...valuesOf(recipe.body)]
+    const sent = [
+      text ?? '',
+      ...queryValues(recipe.query),
+      auth.value ?? '',
+      ...valuesOf(recipe.body),
+    ]
     const allowed = [400, 401, 405]
     if (recipe.method === 'POST' || recipe.method === 'OPTIONS') allowed.push(204)
     await checkAnswer('logout', response, allowed, sent, recipe.method)
-    const query = new URLSearchParams(recipe.query)
+    if (recipe.method === 'POST') {
+      const refusal = queryRefusal(recipe.query, ['scope'])
+      if (refusal !== null) await assertQueryRefusal(response, refusal, recipe.method)
+    }
+    const query = new URL(`http://x/${recipe.query}`).searchParams
     const scopes = query.getAll('scope')
     const validScope = [...query.keys()].every((k) => k === 'scope') && scopes.length <= 1 &&
       (scopes.length === 0 || SCOPES.includes(scopes[0]!))
@@ -460,7 +522,7 @@ export async function setUpRouteFuzz(stack: TestStack): Promise<RouteFuzzSetup> 
       headers,
       body: request.method === 'GET' ? null : built.body,
     })
-    const sent = [...built.secrets, request.query.slice(1)]
+    const sent = [...built.secrets, ...queryValues(request.query)]
     const error = await checkAnswer(
       'stack-login',
       response,
@@ -532,7 +594,7 @@ export async function setUpRouteFuzz(stack: TestStack): Promise<RouteFuzzSetup> 
         headers,
         body: request.method === 'GET' ? null : built.body,
       })
-      const sent = [...built.secrets, request.query.slice(1)]
+      const sent = [...built.secrets, ...queryValues(request.query)]
       const error = await checkAnswer(
         'stack-refresh',
         response,

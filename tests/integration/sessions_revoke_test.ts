@@ -240,7 +240,12 @@ Deno.test({
       headers: json,
       body: JSON.stringify({ user_id: user.id }),
     })
-    await assertBadRequest(query, 400, 'invalid_request', DESCRIPTIONS.credentialsInQuery)
+    await assertBadRequest(
+      query,
+      400,
+      'invalid_request',
+      `user_id: ${DESCRIPTIONS.unknownParameter}`,
+    )
     assertEquals((await rowsOf(user.id)).sessions, 1)
   },
 })

@@ -250,19 +250,26 @@ Deno.test("[user, secret]: an API key as bearer (a gateway's service_role JWT, B
   }
 })
 
-Deno.test('[user, secret]: nothing, the publishable key, a wrong key or a key in the query -> 401 invalid_api_key "secret key", bare Bearer challenge', async () => {
+Deno.test('[user, secret]: nothing, the publishable key, a wrong key -> 401 invalid_api_key "secret key", bare Bearer challenge; a key in the query -> 400 naming apikey, the key not echoed', async () => {
   for (
     const [path, headers] of [
       ['/user-or-secret', {}],
       ['/user-or-secret', { apikey: PUBLISHABLE }],
       ['/user-or-secret', { apikey: `${SECRET}x` }],
       ['/user-or-secret', { apikey: SECRET.toUpperCase() }],
-      [`/user-or-secret?apikey=${SECRET}`, {}],
       ['/user-or-secret', { Authorization: `Basic ${btoa(`x:${SECRET}`)}` }],
     ] as const
   ) {
     await assertInvalidApiKey(await call(path, headers), 'secretKeyRequired', true)
   }
+  // The query rule refuses it before any credential is looked at: a key is never read from a URL.
+  const inQuery = await call(`/user-or-secret?apikey=${SECRET}`, {})
+  await assertNoEcho(inQuery, KEYS)
+  assertEquals(inQuery.status, 400)
+  assertEquals(await inQuery.json(), {
+    error: 'invalid_request',
+    error_description: `apikey: ${DESCRIPTIONS.unknownParameter}`,
+  })
 })
 
 Deno.test('[secret] only: the bearer is never read -> a valid, invalid or service_role bearer with the secret key is 200 secret; a user token alone is 401 invalid_api_key without WWW-Authenticate', async () => {

@@ -1,15 +1,17 @@
-// Logout rules that need no auth server: scope discipline, methods, and what
-// the caller sees when Supabase Auth is down, slow, or no longer knows the session.
+// Logout rules that need no auth server: scope discipline, methods, and what the caller sees when
+// Supabase Auth is down or slow, or refuses the bearer while the database is out of reach.
 import { assertEquals } from '@std/assert'
+import { createDatabaseClient, type Sql } from '../../functions/_shared/db/database.ts'
 import { createLogoutApp } from '../../functions/logout/app.ts'
 import { assertAuthError, assertNoEcho } from '../_helpers/assert_auth.ts'
 import { testConfig } from '../_helpers/jwks_server.ts'
 import { claims, generateKeyPair, ISSUER, jwksOf, sign } from '../_helpers/keys.ts'
 import { closedPort, startLocalServer } from '../_helpers/local_server.ts'
+import { quietly } from '../_helpers/quietly.ts'
 
 const key = await generateKeyPair('ES256')
 
-function logoutApp(supabaseUrl: string) {
+function logoutApp(supabaseUrl: string, database?: Sql) {
   const config = testConfig({
     SUPABASE_URL: supabaseUrl,
     SUPABASE_JWT_ISSUER: ISSUER,
@@ -17,8 +19,15 @@ function logoutApp(supabaseUrl: string) {
     SUPABASE_JWKS: JSON.stringify(jwksOf(key)),
     EDGE_AUTH_UPSTREAM_TIMEOUT_MS: '300',
   })
-  // No SUPABASE_DB_URL: these cases never reach the database (tokens are not expired).
-  return createLogoutApp(config)
+  // No SUPABASE_DB_URL: the database is the one given, else unused (tokens are not expired).
+  return createLogoutApp(config, database ? { database: () => database } : {})
+}
+
+/** A database client whose server cannot be reached (connections refused). */
+function unreachableDatabase(): Sql {
+  return createDatabaseClient(`postgres://u:p@127.0.0.1:${closedPort()}/db?connect_timeout=2`, {
+    max: 1,
+  })
 }
 
 function logout(
@@ -70,21 +79,62 @@ Deno.test('O04 GET /logout -> 405 with Allow: POST', async () => {
   await response.body?.cancel()
 })
 
-Deno.test('O02 POST /logout for a session the auth server no longer knows (403 session_not_found) -> 204', async () => {
-  const seen: (string | null)[] = []
-  const upstream = startLocalServer((request) => {
-    seen.push(new URL(request.url).searchParams.get('scope'), request.headers.get('Authorization'))
-    return Response.json({ code: 403, error_code: 'session_not_found', msg: 'Session not found' }, {
-      status: 403,
-    })
-  })
+Deno.test('O02 POST /logout whose bearer the auth server refuses (401, 403 or 404, any error code) while the database is unreachable -> 503 temporarily_unavailable with Retry-After, never 204', async () => {
+  const refusals = [
+    [403, { code: 403, error_code: 'session_not_found', msg: 'Session not found' }],
+    [403, { code: 403, error_code: 'bad_jwt', msg: 'invalid JWT: token is expired' }],
+    [403, { code: 'bad_jwt', message: 'invalid JWT: token is not valid yet' }],
+    [403, { code: 403, error_code: 'user_banned', msg: 'User is banned' }],
+    [403, { code: 403, error_code: 'user_not_found', msg: 'User not found' }],
+    [401, { code: 401, error_code: 'no_authorization', msg: 'No authorization' }],
+    [401, { message: 'Invalid API key' }],
+    [404, { code: 404, error_code: 'not_found', msg: 'Not found' }],
+    [404, null],
+  ] as const
+  const database = unreachableDatabase()
+  try {
+    for (const [status, body] of refusals) {
+      for (const scope of ['global', 'local', 'others']) {
+        const seen: (string | null)[] = []
+        const upstream = startLocalServer((request) => {
+          seen.push(
+            new URL(request.url).searchParams.get('scope'),
+            request.headers.get('Authorization'),
+          )
+          return body === null
+            ? new Response('not json', { status })
+            : Response.json(body, { status })
+        })
+        try {
+          const token = await sign(key, claims())
+          const response = await quietly(async () =>
+            await logout(logoutApp(upstream.url, database), token, `?scope=${scope}`)
+          )
+          await assertAuthError(response, 'SESSION_DOWN', 'sessionStoreUnavailable', [token])
+          assertEquals(response.headers.get('Retry-After'), '5')
+          assertEquals(seen, [scope, `Bearer ${token}`], `${status} ${JSON.stringify(body)}`)
+        } finally {
+          await upstream.close()
+        }
+      }
+    }
+  } finally {
+    await database.end()
+  }
+})
+
+Deno.test('O06 POST /logout the auth server answers 204 -> 204, the database never asked (it is unreachable)', async () => {
+  const upstream = startLocalServer(() => new Response(null, { status: 204 }))
+  const database = unreachableDatabase()
   try {
     const token = await sign(key, claims())
-    const response = await logout(logoutApp(upstream.url), token, '?scope=others')
+    const response = await logout(logoutApp(upstream.url, database), token, '?scope=local')
     assertEquals(response.status, 204)
-    assertEquals(seen, ['others', `Bearer ${token}`])
+    assertEquals(await response.text(), '')
+    assertEquals(upstream.requests.length, 1)
   } finally {
     await upstream.close()
+    await database.end()
   }
 })
 

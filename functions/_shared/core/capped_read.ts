@@ -13,6 +13,22 @@ export interface HasBody {
 }
 
 /**
+ * The body ended before it was complete: the peer closed the connection before the length its
+ * `Content-Length` declared, or in the middle of a chunked body. The peer's fault, not a bug:
+ * the runtime reports it as an error of the body stream, with a name that differs between Deno
+ * versions (`Http`, `BadResource`), so every failure of the stream is reported as this.
+ */
+export class IncompleteBodyError extends Error {
+  /**
+   * @param cause the body stream's failure
+   */
+  constructor(cause: unknown) {
+    super('the body ended before it was complete', { cause })
+    this.name = 'IncompleteBodyError'
+  }
+}
+
+/**
  * Reads a body to the end, or stops as soon as it passes `maxBytes`. A declared
  * `Content-Length` over the cap is refused before anything is read.
  *
@@ -20,6 +36,7 @@ export interface HasBody {
  * @param maxBytes the largest accepted size
  * @returns the bytes (empty without a body), or undefined when the body is larger than
  *   `maxBytes` (the stream is cancelled)
+ * @throws {IncompleteBodyError} when the body stream fails before its end
  */
 export async function readCapped(
   message: HasBody,
@@ -36,7 +53,9 @@ export async function readCapped(
   let size = 0
   try {
     for (;;) {
-      const { done, value } = await reader.read()
+      const { done, value } = await reader.read().catch((error: unknown) => {
+        throw new IncompleteBodyError(error)
+      })
       if (done) break
       size += value.byteLength
       if (size > maxBytes) return undefined

@@ -48,6 +48,13 @@ export interface Config {
   /** `SUPABASE_DB_URL`: direct PostgreSQL connection for the session check and RLS queries. */
   readonly dbUrl: string | undefined
   /**
+   * `EDGE_AUTH_DB_TIMEOUT_MS` (default {@linkcode DEFAULT_DB_TIMEOUT_MS}): the time budget of
+   * each database query or transaction, the wait for a pooled connection and connecting included;
+   * past it the caller answers 503. PostgreSQL ends a statement or a lock wait of a transaction
+   * after four fifths of it.
+   */
+  readonly dbTimeoutMs: number
+  /**
    * `SUPABASE_JWKS`: the key set the platform injects at boot, used without a fetch; unparsable,
    * it is left out (and said once). Which of its keys are usable is the key store's business.
    */
@@ -99,6 +106,13 @@ export interface Config {
    */
   readonly clientAddressHeader: string | undefined
 }
+
+/**
+ * The default time budget of a database query or transaction, in milliseconds: a request makes
+ * at most three in a row (a revocation poll, a session lookup, its own transaction), so it
+ * answers within 5 s whatever the database does. Lock waits end on the server after 1.2 s.
+ */
+export const DEFAULT_DB_TIMEOUT_MS = 1_500
 
 /** A setting that a particular function cannot run without. */
 export type RequiredSetting = 'publishableKey' | 'dbUrl' | 'secretKey'
@@ -212,6 +226,13 @@ export function loadConfig(env: EnvReader = Deno.env, options: LoadConfigOptions
     publishableKey: keyNamed(apiKeys.publishable, read('EDGE_AUTH_PUBLISHABLE_KEY_NAME')),
     secretKey: keyNamed(apiKeys.secret, read('EDGE_AUTH_SECRET_KEY_NAME')),
     dbUrl: parseDbUrl(read('SUPABASE_DB_URL')),
+    dbTimeoutMs: parseInteger(
+      read,
+      'EDGE_AUTH_DB_TIMEOUT_MS',
+      DEFAULT_DB_TIMEOUT_MS,
+      100,
+      10_000,
+    ),
     inlineKeys: parseInlineKeys(read('SUPABASE_JWKS')),
     // The default is derived from SUPABASE_URL, so that is the variable a bad default is blamed on.
     jwksUrl: jwksUrl === undefined

@@ -3,7 +3,9 @@
  *
  * Every failure a function reports is an {@linkcode ApiError}; `app_factory.ts` renders it in the
  * single JSON shape of the contract. Descriptions come from {@linkcode DESCRIPTIONS} only, so no
- * token, claim, password or upstream message can ever be interpolated into a response.
+ * token, claim, password or upstream message can ever be interpolated into a response; the one
+ * name a caller chooses that a description shows, a query parameter's, is shown percent-encoded
+ * and cut short ({@linkcode safeName}), and never its value.
  *
  * @module
  */
@@ -42,6 +44,7 @@ export const DESCRIPTIONS = {
   invalidGrant: 'Invalid login credentials',
   invalidRefreshToken: 'Invalid refresh token',
   invalidJson: 'Request body is not valid JSON',
+  incompleteBody: 'Request body ended before its declared length or final chunk',
   bodyNotObject: 'Request body must be a JSON object',
   missingField: 'A required field is missing',
   fieldType: 'A field has the wrong type',
@@ -52,8 +55,10 @@ export const DESCRIPTIONS = {
   notUuid: 'A field is not a UUID in lower case',
   invalidScope: 'scope must be one of global, local, others',
   invalidParameter: 'A query parameter is invalid',
-  credentialsInQuery: 'Credentials are not accepted in the query string',
+  unknownParameter: 'Unsupported query parameter',
+  repeatedParameter: 'Query parameter given more than once',
   unsupportedMediaType: 'Content-Type must be application/json',
+  unsupportedEncoding: 'Content-Encoding must be identity: send the body uncompressed',
   payloadTooLarge: 'Request body too large',
   methodNotAllowed: 'Method not allowed',
   notFound: 'Not found',
@@ -106,7 +111,11 @@ export interface ApiErrorOptions {
   allow?: readonly string[]
   /** The underlying failure, for logs only: never rendered. */
   cause?: unknown
-  /** The request field at fault: one of our own schema's names, never taken from input. */
+  /**
+   * The body field or query parameter at fault: a name of the route's own schema, or a query
+   * parameter's name as sent, which the description shows only in a safe form
+   * ({@linkcode safeName}).
+   */
   field?: string
 }
 
@@ -157,11 +166,38 @@ export class ApiError extends Error {
     this.field = options.field
   }
 
-  /** The `error_description`: the fixed text, prefixed by the schema field name when one is set. */
+  /** The `error_description`: the fixed text, prefixed by the field's name when one is set. */
   get description(): string {
     const text = DESCRIPTIONS[this.descriptionKey]
-    return this.field ? `${this.field}: ${text}` : text
+    return this.field === undefined ? text : `${safeName(this.field)}: ${text}`
   }
+}
+
+/** The longest name a description shows; a longer one is cut and ends in `...`. */
+export const MAX_SHOWN_NAME = 40
+
+/**
+ * A name as an error description may show it, whoever chose it: percent-encoded as in a URL
+ * (`encodeURIComponent`, so nothing but ASCII letters, digits and `-_.!~*'()%` remains: no
+ * quote, backslash, control or markup), at most {@linkcode MAX_SHOWN_NAME} characters (a longer
+ * one is cut between two of its characters, never inside one's escapes, and ends in `...`), and
+ * `(empty)` for the empty name. A name of our own schema shows unchanged.
+ *
+ * @param name the name
+ * @returns its safe form
+ */
+export function safeName(name: string): string {
+  if (name === '') return '(empty)'
+  const whole = name.toWellFormed()
+  const encoded = encodeURIComponent(whole)
+  if (encoded.length <= MAX_SHOWN_NAME) return encoded
+  let shown = ''
+  for (const character of whole) {
+    const escaped = encodeURIComponent(character)
+    if (shown.length + escaped.length > MAX_SHOWN_NAME - 3) break
+    shown += escaped
+  }
+  return `${shown}...`
 }
 
 /** 401 without an error code: the request carried no usable credentials (RFC 6750 §3). */

@@ -3,40 +3,47 @@
  *
  * @module
  */
-import { type Config, ConfigError } from '../core/config.ts'
+import { type Config, ConfigError, DEFAULT_DB_TIMEOUT_MS } from '../core/config.ts'
+import { isConflict } from './database_errors.ts'
 import { parseConnectionUrl } from './pg_options.ts'
-import type { PoolSettings } from './pg_pool.ts'
-import { createSql, type Sql } from './sql.ts'
+import { createSql, type Sql, type SqlSettings } from './sql.ts'
 
 export type { Queryable, Row, Sql } from './sql.ts'
 
-// One client per database URL and instance: each holds a small pool, created on first use so a
-// function that never queries never connects.
+// One client per database URL, time budget and instance: each holds a small pool, created on
+// first use so a function that never queries never connects.
 const clients = new Map<string, Sql>()
+
+function clientKey(config: Config): string | undefined {
+  return config.dbUrl === undefined ? undefined : `${config.dbTimeoutMs} ${config.dbUrl}`
+}
 
 /**
  * Returns the instance's client for `config.dbUrl`, creating it on first use.
  *
  * Settings: at most 5 connections (an Edge Function instance serves few requests at once, and
  * Supabase's pooler limits clients), unnamed statements only (a pooler in transaction mode has no
- * prepared statements), a 3 s connect timeout unless the URL sets `connect_timeout` (a down
- * database fails fast: the caller answers 503), idle connections closed after 20 s.
+ * prepared statements), each query or transaction within `config.dbTimeoutMs` (the wait for a
+ * connection and connecting included: a down or stuck database fails fast, the caller answers
+ * 503), idle connections closed after 20 s.
  *
  * @param config the configuration, with `dbUrl` set
  * @returns the client
  * @throws {ConfigError} when `SUPABASE_DB_URL` is not set or not a usable URL
  */
 export function database(config: Config): Sql {
-  const url = config.dbUrl
-  if (url === undefined) throw new ConfigError('SUPABASE_DB_URL', 'is required by this function')
-  let sql = clients.get(url)
+  const key = clientKey(config)
+  if (key === undefined) {
+    throw new ConfigError('SUPABASE_DB_URL', 'is required by this function')
+  }
+  let sql = clients.get(key)
   if (sql === undefined) {
     try {
-      sql = createDatabaseClient(url)
+      sql = createDatabaseClient(config.dbUrl!, { timeoutMs: config.dbTimeoutMs })
     } catch (error) {
       throw new ConfigError('SUPABASE_DB_URL', (error as Error).message)
     }
-    clients.set(url, sql)
+    clients.set(key, sql)
   }
   return sql
 }
@@ -46,14 +53,36 @@ export function database(config: Config): Sql {
  * second database. Nothing connects until the first query; `end()` closes it.
  *
  * @param url a `postgres://` URL (`sslmode`, `sslrootcert`, `application_name` and
- *   `connect_timeout` are read from its query)
- * @param settings pool size (default 5) and idle timeout (default 20 s)
+ *   `connect_timeout` are read from its query; a connection still opening when a query's time
+ *   budget passes goes on, up to `connect_timeout` (default 3 s), and then waits in the pool)
+ * @param settings pool size (default 5), idle timeout (default 20 s), the time budget of a query
+ *   or transaction (default `DEFAULT_DB_TIMEOUT_MS`)
  * @returns the client
  * @throws TypeError when the URL is not usable; the message never contains it
  */
-export function createDatabaseClient(url: string, settings: Partial<PoolSettings> = {}): Sql {
+export function createDatabaseClient(url: string, settings: Partial<SqlSettings> = {}): Sql {
   const options = parseConnectionUrl(url, { applicationName: 'edge-auth', connectTimeoutMs: 3_000 })
-  return createSql(options, { max: 5, idleTimeoutMs: 20_000, ...settings })
+  return createSql(options, {
+    max: 5,
+    idleTimeoutMs: 20_000,
+    timeoutMs: DEFAULT_DB_TIMEOUT_MS,
+    ...settings,
+  })
+}
+
+/**
+ * The `statement_timeout` and `lock_timeout` a transaction of `sql` sets for itself: four fifths
+ * of the client's budget, so that PostgreSQL ends a stuck statement or lock wait itself, with an
+ * error that says so (and the connection stays usable), before the client gives up on it. The
+ * session functions of the migrations carry the same `lock_timeout` for the default budget
+ * (1200 ms), longer than PostgreSQL's default `deadlock_timeout` (1 s): a deadlock is reported as
+ * one, and repeated.
+ *
+ * @param sql the client
+ * @returns the timeout, as a PostgreSQL setting (`1200ms`)
+ */
+export function serverTimeout(sql: Sql): string {
+  return `${Math.max(1, Math.floor((sql.timeoutMs * 4) / 5))}ms`
 }
 
 /**
@@ -79,18 +108,25 @@ export function databaseFor(
  * @returns when every connection is closed
  */
 export async function closeDatabase(config: Config): Promise<void> {
-  const sql = config.dbUrl === undefined ? undefined : clients.get(config.dbUrl)
+  const key = clientKey(config)
+  const sql = key === undefined ? undefined : clients.get(key)
   if (sql === undefined) return
-  clients.delete(config.dbUrl!)
+  clients.delete(key!)
   await sql.end()
 }
 
 /**
- * Runs queries on an instance's client, once more when the first attempt met a connection that
- * had closed before it was sent (a transaction pooler closes idle client connections of its own
- * accord, for instance while its database restarts, and such a close may cross the query on the
- * wire). `attempt` gets a `begun` callback to call once it has sent something that must not run
- * twice; after that nothing is repeated.
+ * Runs queries on an instance's client, once more when the first attempt failed in a way that
+ * applied nothing of it:
+ * - it met a connection that had closed before anything not safe to repeat was sent (a
+ *   transaction pooler closes idle client connections of its own accord, for instance while its
+ *   database restarts, and such a close may cross the query on the wire). `attempt` gets a
+ *   `begun` callback to call once it has sent something that must not run twice;
+ * - PostgreSQL chose it as a deadlock's victim or refused it a serializable snapshot (SQLSTATE
+ *   40P01, 40001): the server rolled the whole transaction back, and the same work a moment
+ *   later usually goes through.
+ *
+ * Never more than one repeat: a second failure is the caller's to report.
  *
  * @param attempt the queries; calls `begun()` before anything not safe to repeat
  * @returns what `attempt` returns
@@ -107,7 +143,8 @@ export async function withRecovery<T>(
     return await attempt(begun)
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code
-    if (started || code !== 'CONNECTION_CLOSED') throw error
+    const closedBeforeSent = !started && code === 'CONNECTION_CLOSED'
+    if (!closedBeforeSent && !isConflict(error)) throw error
     return await attempt(() => {})
   }
 }

@@ -1,9 +1,30 @@
 /**
- * Tells a database that cannot be reached from a query that failed: the first is a 503 (retry
- * later, fail closed), the second a bug.
+ * What a failed query means for the caller: the database cannot serve it now (503, retry later,
+ * fail closed), PostgreSQL refused a value from the request (400), or neither (a bug: 500).
  *
  * @module
  */
+
+/** The code of a {@linkcode DatabaseTimeoutError}. */
+export const DATABASE_TIMEOUT = 'DATABASE_TIMEOUT'
+
+/**
+ * A query or transaction that did not finish within the client's time budget (the wait for a
+ * pooled connection, connecting, the statements): its connection was closed, never pooled again,
+ * and whether a write in it committed is unknown.
+ */
+export class DatabaseTimeoutError extends Error {
+  override name = 'DatabaseTimeoutError'
+  /** Always {@linkcode DATABASE_TIMEOUT}. */
+  readonly code = DATABASE_TIMEOUT
+
+  /**
+   * @param timeoutMs the budget that passed
+   */
+  constructor(readonly timeoutMs: number) {
+    super(`The database did not answer within ${timeoutMs} ms`)
+  }
+}
 
 /** Connection error codes (`pg_errors.ts`) and SQLSTATEs meaning "the server is not there". */
 const CONNECTION_CODES = new Set([
@@ -21,6 +42,26 @@ const CONNECTION_CODES = new Set([
 ])
 
 /**
+ * SQLSTATEs of a statement that failed for what ran beside it, not for what it is: the same
+ * statement may succeed a moment later. Each ended the statement's transaction with nothing of it
+ * committed.
+ */
+const TRANSIENT_CODES = new Set([
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '55P03', // lock_not_available: lock_timeout passed
+  '57014', // query_canceled: statement_timeout passed, or pg_cancel_backend
+])
+
+/** SQLSTATEs after which the whole transaction may run again at once: the server rolled it back. */
+const CONFLICT_CODES = new Set(['40001', '40P01'])
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+/**
  * Whether `error` means PostgreSQL is unreachable or shutting down.
  *
  * @param error what a query threw
@@ -28,8 +69,36 @@ const CONNECTION_CODES = new Set([
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   // The client codes every socket failure (`pg_errors.ts`); SQLSTATE class 08 is the server's.
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))
+  const code = codeOf(error)
+  return code !== undefined && (CONNECTION_CODES.has(code) || code.startsWith('08'))
+}
+
+/**
+ * Whether `error` is the database failing to serve now, whatever the request: unreachable, out
+ * of time ({@linkcode DatabaseTimeoutError}, `statement_timeout`, `lock_timeout`), a cancelled
+ * statement, a deadlock or serialization failure, out of resources (SQLSTATE class 53: too many
+ * connections, out of memory, disk full). The caller answers 503 with `Retry-After`, never 500.
+ *
+ * @param error what a query threw
+ * @returns true when retrying later may succeed
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  const code = codeOf(error)
+  if (code === undefined) return false
+  return isDatabaseUnavailable(error) || code === DATABASE_TIMEOUT || TRANSIENT_CODES.has(code) ||
+    code.startsWith('53')
+}
+
+/**
+ * Whether `error` is a deadlock or a serialization failure: the server rolled the transaction
+ * back, so running it again cannot apply anything twice.
+ *
+ * @param error what a query threw
+ * @returns true for SQLSTATE 40P01 and 40001
+ */
+export function isConflict(error: unknown): boolean {
+  const code = codeOf(error)
+  return code !== undefined && CONFLICT_CODES.has(code)
 }
 
 /**
@@ -41,6 +110,6 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * @returns true for a data exception
  */
 export function isDataException(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code)
+  const code = codeOf(error)
+  return code !== undefined && /^22[0-9A-Z]{3}$/.test(code)
 }

@@ -40,12 +40,16 @@ export class PgPool {
   /**
    * A connection for one caller, who must {@linkcode release} it.
    *
+   * @param signal gives up waiting for a connection to be released when aborted (a connection
+   *   being opened for this caller is still handed over: the caller releases it)
    * @returns an idle connection, a new one, or the next one released
    * @throws {DatabaseConnectionError} `CONNECTION_ENDED` once the pool is ended; what opening a
    *   connection throws
+   * @throws the signal's reason when it is aborted while waiting
    */
-  async acquire(): Promise<PgConnection> {
+  async acquire(signal?: AbortSignal): Promise<PgConnection> {
     while (true) {
+      signal?.throwIfAborted()
       if (this.#ended) throw ended()
       const idle = this.#idle.pop()
       if (idle !== undefined) {
@@ -64,7 +68,7 @@ export class PgPool {
         }
         return connection
       }
-      await new Promise<void>((resolve) => this.#waiting.push(resolve))
+      await this.#wait(signal)
     }
   }
 
@@ -118,6 +122,23 @@ export class PgPool {
       this.#wakeOne()
     }
     return connection
+  }
+
+  // Until a connection is released or closes; a caller that gives up leaves the queue, so a
+  // released connection goes to one still waiting.
+  #wait(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        signal?.removeEventListener('abort', leave)
+        resolve()
+      }
+      const leave = () => {
+        this.#waiting = this.#waiting.filter((waiting) => waiting !== wake)
+        resolve()
+      }
+      this.#waiting.push(wake)
+      signal?.addEventListener('abort', leave, { once: true })
+    })
   }
 
   #wakeOne(): void {

@@ -2,10 +2,13 @@
  * Queries as tagged templates: every `${value}` is a parameter, never SQL text, so a value cannot
  * change the statement. `sql.fragment` builds a piece of a query to put inside another, and
  * `sql.unsafe` marks SQL text the code itself wrote (column lists). Transactions run on one
- * pooled connection.
+ * pooled connection. Every query and transaction has a time budget, the wait for a connection
+ * included: past it the caller gets a `DatabaseTimeoutError` at once.
  *
  * @module
  */
+import { DEFAULT_DB_TIMEOUT_MS } from '../core/config.ts'
+import { DatabaseTimeoutError } from './database_errors.ts'
 import type { ConnectionOptions } from './pg_options.ts'
 import type { PgConnection } from './pg_connection.ts'
 import { PgPool, type PoolSettings } from './pg_pool.ts'
@@ -53,6 +56,21 @@ export interface Sql extends Queryable {
   begin<T>(work: (tx: Queryable) => Promise<T>): Promise<T>
   /** Closes every connection; later queries fail with `CONNECTION_ENDED`. */
   end(): Promise<void>
+  /**
+   * The time budget of each query and of each transaction as a whole, in milliseconds: the wait
+   * for a pooled connection, connecting and the statements (see {@linkcode SqlSettings}).
+   */
+  readonly timeoutMs: number
+}
+
+/** The pool's size and idle timeout, and the time budget of a query or transaction. */
+export interface SqlSettings extends PoolSettings {
+  /**
+   * Past this many milliseconds a query or transaction fails with a `DatabaseTimeoutError`, and
+   * its connection is closed, never pooled again (what it was doing is unknown). Default
+   * `DEFAULT_DB_TIMEOUT_MS`.
+   */
+  readonly timeoutMs?: number
 }
 
 /** PostgreSQL's limit: a parameter count is a 16-bit number. */
@@ -66,47 +84,83 @@ type Run = (text: string, parameters: (string | null)[], types: number[]) => Pro
  * Creates a client with its own pool. Nothing connects until the first query.
  *
  * @param options where to connect
- * @param settings the pool's size and idle timeout
+ * @param settings the pool's size and idle timeout, the time budget of a query or transaction
  * @returns the client
  */
-export function createSql(options: ConnectionOptions, settings: PoolSettings): Sql {
+export function createSql(options: ConnectionOptions, settings: SqlSettings): Sql {
   const pool = new PgPool(options, settings)
-  const sql = queryable(async (text, parameters, types) => {
-    const connection = await pool.acquire()
-    try {
-      return await connection.query(text, parameters, types)
-    } finally {
-      pool.release(connection)
-    }
-  }) as Sql
-  sql.begin = async <T>(work: (tx: Queryable) => Promise<T>): Promise<T> => {
-    const connection = await pool.acquire()
-    let open = true
-    const tx = queryable((text, parameters, types) => {
-      if (!open) return Promise.reject(new Error('The transaction is over'))
-      return connection.query(text, parameters, types)
+  const timeoutMs = settings.timeoutMs ?? DEFAULT_DB_TIMEOUT_MS
+  const sql = queryable((text, parameters, types) =>
+    withConnection(pool, timeoutMs, (connection) => connection.query(text, parameters, types))
+  ) as Sql
+  sql.begin = <T>(work: (tx: Queryable) => Promise<T>): Promise<T> =>
+    withConnection(pool, timeoutMs, async (connection) => {
+      let open = true
+      const tx = queryable((text, parameters, types) => {
+        if (!open) return Promise.reject(new Error('The transaction is over'))
+        return connection.query(text, parameters, types)
+      })
+      try {
+        await connection.query('begin', [], [])
+        const result = await work(tx)
+        const { command } = await connection.query('commit', [], [])
+        // A statement that failed inside `work` and was caught there leaves a failed transaction,
+        // which PostgreSQL ends with a rollback even when asked to commit.
+        if (command !== 'COMMIT') throw new Error('The transaction was rolled back')
+        return result
+      } catch (error) {
+        await rollback(connection)
+        throw error
+      } finally {
+        open = false
+      }
     })
-    try {
-      await connection.query('begin', [], [])
-      const result = await work(tx)
-      const { command } = await connection.query('commit', [], [])
-      // A statement that failed inside `work` and was caught there leaves a failed transaction,
-      // which PostgreSQL ends with a rollback even when asked to commit.
-      if (command !== 'COMMIT') throw new Error('The transaction was rolled back')
-      return result
-    } catch (error) {
-      await rollback(connection)
-      throw error
-    } finally {
-      open = false
-      pool.release(connection)
-    }
-  }
   sql.end = () => {
     pool.end()
     return Promise.resolve()
   }
-  return sql
+  return Object.defineProperty(sql, 'timeoutMs', { value: timeoutMs, enumerable: true })
+}
+
+/**
+ * Runs `use` on a pooled connection within `timeoutMs`, the wait for the connection included.
+ * Past it the caller gets a {@linkcode DatabaseTimeoutError} at once, and the connection is
+ * closed, never handed to another caller: its state is unknown (a statement may still run, a
+ * transaction may be open), and a server that stopped answering would keep it forever. A
+ * connection that arrives after the budget (one being opened meanwhile) goes to the pool unused.
+ */
+function withConnection<T>(
+  pool: PgPool,
+  timeoutMs: number,
+  use: (connection: PgConnection) => Promise<T>,
+): Promise<T> {
+  const abort = new AbortController()
+  let connection: PgConnection | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new DatabaseTimeoutError(timeoutMs)
+      abort.abort(error)
+      // Its query in flight fails at once, and the pool drops it.
+      connection?.close()
+      reject(error)
+    }, timeoutMs)
+  })
+  const work = (async () => {
+    const acquired = await pool.acquire(abort.signal)
+    if (abort.signal.aborted) {
+      pool.release(acquired)
+      throw abort.signal.reason
+    }
+    connection = acquired
+    try {
+      return await use(acquired)
+    } finally {
+      connection = undefined
+      pool.release(acquired)
+    }
+  })()
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer))
 }
 
 async function rollback(connection: PgConnection): Promise<void> {

@@ -1,14 +1,16 @@
 /**
  * The Hono adapter, the only module that knows Hono: the app every function starts from (routed
- * under `/<name>`, CORS first, security headers on every response, one `onError` rendering the
- * error shape, JSON 404 and 405) and the middleware that hands a request to the framework-free
- * core (`auth/authenticate.ts`, `http/query_guard.ts`) and puts the verified identity on
- * `c.var.auth` (or, for routes that also take API keys, the caller on `c.var.credential`).
+ * under `/<name>`, CORS first, then the query rule of the route, security headers on every
+ * response, one `onError` rendering the error shape, JSON 404 and 405) and the middleware that
+ * hands a request to the framework-free core (`auth/authenticate.ts`, `http/query_guard.ts`) and
+ * puts the verified identity on `c.var.auth` (or, for routes that also take API keys, the caller
+ * on `c.var.credential`).
  *
  * @module
  */
 import { type Env, type Handler, Hono, type MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
+import { matchedRoutes } from 'hono/route'
 import {
   type AcceptedCredential,
   type Auth,
@@ -17,10 +19,11 @@ import {
   whileServing,
 } from '../auth/authenticate.ts'
 import { ConfigError } from '../core/config.ts'
-import { ApiError } from '../core/errors.ts'
+import { ApiError, badCredentialRequest } from '../core/errors.ts'
 import { anyOriginHeaders, createCors } from '../http/cors.ts'
-import { assertQueryParameters } from '../http/query_guard.ts'
+import { assertQueryParameters, queryParameters } from '../http/query_guard.ts'
 import { errorResponse } from '../http/responses.ts'
+import { extractBearer } from '../tokens/bearer.ts'
 import type { AuthContext } from '../tokens/identity.ts'
 
 /** The Hono environment of routes behind {@linkcode requireUser}. */
@@ -35,6 +38,14 @@ export interface FunctionAppOptions {
   corsOrigins: '*' | readonly string[]
   /** Methods the function serves, for CORS preflights. */
   methods: readonly string[]
+  /**
+   * The query parameters each route takes, by the route's method and path as it is added
+   * (`'GET /'`, `'DELETE /:id'`, `'ALL /'` for `app.all`); a route not listed takes none. Any other parameter, or one
+   * given twice, is a 400 `invalid_request` naming it (`http/query_guard.ts`), before
+   * authentication and the body. An unknown path (404) or method (405) is answered first, and a
+   * CORS preflight before everything.
+   */
+  query?: Readonly<Record<string, readonly string[]>>
 }
 
 /**
@@ -42,13 +53,18 @@ export interface FunctionAppOptions {
  * `/functions/v1/<name>/*` to it.
  *
  * @param name the function's name (its folder under `functions/`)
- * @param options CORS origins and served methods
+ * @param options CORS origins, served methods and the query parameters of each route
  * @returns the Hono app to add routes to
+ * @throws {TypeError} for a key of `options.query` that is not `'<METHOD> /<path>'`
  *
  * @example
  * ```ts
- * const app = createFunctionApp('hello', { corsOrigins: '*', methods: ['GET'] })
- * app.get('/', (c) => c.json({ hello: 'world' }))
+ * const app = createFunctionApp('hello', {
+ *   corsOrigins: '*',
+ *   methods: ['GET'],
+ *   query: { 'GET /': ['name'] },
+ * })
+ * app.get('/', (c) => c.json({ hello: new URL(c.req.url).searchParams.get('name') ?? 'world' }))
  * // Without it another method on the route would be a 404.
  * app.all('/', methodNotAllowed(['GET']))
  * export default { fetch: app.fetch }
@@ -69,6 +85,7 @@ export function createFunctionApp<E extends Env = Env>(
     await next()
     for (const [header, value] of decision.headers) c.res.headers.set(header, value)
   })
+  app.use('*', queryRule(name, options.query ?? {}))
   app.onError((error) => renderError(name, error))
   app.notFound(() => errorResponse(new ApiError(404, 'not_found', 'notFound')))
   return app
@@ -117,10 +134,17 @@ export function serveFunction(
  * @returns the handler
  */
 export function methodNotAllowed(allow: readonly string[]): Handler {
-  return () => {
+  const handler: Handler = () => {
     throw new ApiError(405, 'method_not_allowed', 'methodNotAllowed', { allow })
   }
+  notAllowedHandlers.add(handler)
+  return handler
 }
+
+type MatchedRoute = ReturnType<typeof matchedRoutes>[number]
+
+// The 405 answers, which the query rule leaves to answer first (they serve no route).
+const notAllowedHandlers = new WeakSet<Handler>()
 
 /**
  * The middleware of a user route: the core authenticates the request under the route's policy,
@@ -182,18 +206,47 @@ export function requireCredentials(
   })
 }
 
+const ROUTE_KEY = /^[A-Z]+ \/\S*$/
+
 /**
- * A middleware answering 400 `invalid_request` when the URL carries a query parameter outside
- * `allowed`.
- *
- * @param allowed the parameters the route accepts
- * @returns the middleware
+ * The query rule of every route of an app: the parameters of the route the request matched, as
+ * `query` lists them. A token in the query is the bearer rules' to answer, on every route (400
+ * `tokenInQuery`, or `multipleMethods` beside a header, or what a faulty header deserves first),
+ * so `access_token` gets that answer rather than a generic one. Requests that match no route
+ * pass on to the 404 or 405.
  */
-export function rejectQueryParameters(allowed: readonly string[] = []): MiddlewareHandler {
+function queryRule(
+  name: string,
+  query: Readonly<Record<string, readonly string[]>>,
+): MiddlewareHandler {
+  for (const key of Object.keys(query)) {
+    if (!ROUTE_KEY.test(key)) throw new TypeError(`createFunctionApp: bad query key ${key}`)
+  }
+  const base = `/${name}`
   return async (c, next) => {
-    assertQueryParameters(c.req.url, allowed)
+    // Nearly every request has no query: nothing to parse or look up.
+    const parameters = c.req.url.includes('?') ? queryParameters(c.req.url) : undefined
+    const route = parameters?.size ? answeringRoute(matchedRoutes(c)) : undefined
+    if (parameters && route) {
+      if (parameters.has('access_token')) {
+        await extractBearer(c.req.raw)
+        throw badCredentialRequest('tokenInQuery')
+      }
+      const path = route.path.slice(base.length) || '/'
+      assertQueryParameters(parameters, query[`${route.method} ${path}`])
+    }
     await next()
   }
+}
+
+/**
+ * The route that answers a request: the first matched for its method (HEAD matches its GET
+ * route), else one added for every method (`app.all`) that is neither middleware (`/*`) nor a
+ * 405 answer; none for a path no route serves (404) or a method it does not (405).
+ */
+function answeringRoute(routes: readonly MatchedRoute[]): MatchedRoute | undefined {
+  return routes.find((route) => route.method !== 'ALL') ??
+    routes.find((route) => !route.path.endsWith('*') && !notAllowedHandlers.has(route.handler))
 }
 
 /**

@@ -34,7 +34,7 @@ export function jsonResponse(
 /**
  * Renders an {@linkcode ApiError} in the contract's one shape:
  * `{"error":"<code>","error_description":"<fixed text>"}` plus `WWW-Authenticate`,
- * `Retry-After` and `Allow` where they apply.
+ * `Retry-After`, `Allow` and `Accept-Encoding` where they apply.
  *
  * @param error the failure to render
  * @returns the response
@@ -48,6 +48,8 @@ export function errorResponse(error: ApiError): Response {
   }
   if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter)
   if (error.allow) headers['Allow'] = error.allow.join(', ')
+  // What a 415 for a content coding says it takes (RFC 9110 §15.5.16).
+  if (error.descriptionKey === 'unsupportedEncoding') headers['Accept-Encoding'] = 'identity'
   return jsonResponse(
     error.status,
     { error: error.code, error_description: error.description },

@@ -8,9 +8,10 @@
  * - **with a revocation feed** (production): a live answer stays cached while the feed is fresh,
  *   that is while the last successful poll of the revocation log, one query for the whole
  *   instance, was sent less than the TTL ago; when it is older, requests wait for one shared poll,
- *   and a failed poll is a 503. A poll's entries drop what they revoke: an ended session is gone,
- *   a user's entry (ban, soft delete, delete) drops the user's cached answers so that the next
- *   request asks the store again. Database load: about one poll per TTL and instance.
+ *   and a failed poll is a 503 (the next poll starts afresh: a new watermark, every cached answer
+ *   asked again). A poll's entries drop what they revoke: an ended session is gone, a user's
+ *   entry (ban, soft delete, delete) drops the user's cached answers so that the next request
+ *   asks the store again. Database load: about one poll per TTL and instance.
  * - **without** (an injected store alone): every answer is asked again after the TTL.
  *
  * A `refused` answer is re-asked after the TTL either way: a ban ends with no write to report.
@@ -114,6 +115,8 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
   let polledAt = -Infinity
   let prunedAt = -Infinity
   let polling: Promise<void> | undefined
+  // The last poll failed: the next one starts afresh.
+  let afresh = false
   const applied = new Map<string, bigint>()
 
   function unindex(index: Map<string, Set<string>>, id: string, key: string): void {
@@ -171,21 +174,28 @@ export function createSessionChecker(options: SessionCheckerOptions): SessionChe
   function poll(): Promise<void> {
     polling ??= (async () => {
       const sentAt = clock.now()
+      // After a failed poll, the rows since the watermark may be what failed it (a backlog too
+      // long to read within the database budget, which every later poll would meet again): the
+      // next poll only takes a new watermark, like a first one, and what is cached is dropped.
+      const restart = afresh && watermark !== undefined
+      const since = watermark === undefined || restart ? undefined : BigInt(watermark)
       // Never the first poll: it is on a cold start's path, and a delete is a write to wait for.
-      const prune = watermark !== undefined && sentAt - prunedAt >= PRUNE_EVERY_MS
+      const prune = since !== undefined && sentAt - prunedAt >= PRUNE_EVERY_MS
       let page
       try {
-        page = await feed!(watermark, prune)
+        page = await feed!(since === undefined ? undefined : watermark, prune)
       } catch (error) {
+        afresh = true
         storeFailed(error)
       }
+      afresh = false
       if (prune) prunedAt = sentAt
-      if (watermark !== undefined && sentAt - polledAt >= feedKeepMs) {
-        // Rows of the gap may have been pruned: nothing cached before it can be vouched for.
+      if (restart || (watermark !== undefined && sentAt - polledAt >= feedKeepMs)) {
+        // Rows of the gap may have been pruned, or were skipped: nothing cached before it can
+        // be vouched for.
         answers.deleteWhere(() => true)
         for (const key of pending.keys()) overtaken.add(key)
       }
-      const since = watermark === undefined ? undefined : BigInt(watermark)
       for (const entry of page.entries) {
         // A row comes again while an older transaction keeps the watermark behind it.
         if (applied.has(entry.id)) continue

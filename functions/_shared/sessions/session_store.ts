@@ -2,14 +2,17 @@
  * The session store and revocation feed of production, in PostgreSQL: `public.auth_session_lookup`
  * (migrations `20260101000500_auth_session_state.sql`, `20260101000700_auth_revocation_feed.sql`)
  * and `public.auth_revocations_since`, `SECURITY DEFINER` functions because `auth.sessions` has
- * row level security with no policies and the log is reachable by no API role.
+ * row level security with no policies and the log is reachable by no API role. Each carries a
+ * `lock_timeout` (migration `20261206000200_session_lock_order.sql`), and each statement here
+ * runs within the client's time budget: a table locked by a migration or a stuck server is a
+ * 503 within that budget, never a request that hangs.
  *
  * @module
  */
 import type { Revocation, RevocationFeed, SessionStore } from '../core/deps.ts'
 import { unavailable } from '../core/errors.ts'
 import { type Sql, withRecovery } from '../db/database.ts'
-import { isDatabaseUnavailable } from '../db/database_errors.ts'
+import { isTransientDatabaseError } from '../db/database_errors.ts'
 
 /**
  * Builds the session store on the instance's database client.
@@ -88,16 +91,42 @@ export function databaseRevocationFeed(
   }
 }
 
+/** A session id no session has: its lookup reads the tables and finds nothing. */
+const NO_SESSION = '00000000-0000-0000-0000-000000000000'
+
+/**
+ * Asks the store what the session check asks, for no real session: a lookup (`auth.sessions`,
+ * `auth.users`) and a poll of the revocation log from the present on (`edge_auth.revocations`),
+ * in one statement. It fails as a request's session check would: within the client's time
+ * budget, or after 1.2 s when one of those tables is locked. For health probes.
+ *
+ * @param database the client, opened on first use
+ * @throws what the statement threw
+ */
+export async function probeSessionStore(database: () => Sql): Promise<void> {
+  const sql = database()
+  await withRecovery(() =>
+    sql`
+      select
+        (select state from public.auth_session_lookup(${NO_SESSION}::uuid, ${NO_SESSION}::uuid)),
+        public.auth_revocations_since(
+          (public.auth_revocations_since(null, null) ->> 'watermark')::xid8, null)`
+  )
+}
+
 /**
  * Ends the caller's sessions in the database (`public.auth_end_sessions`, the logout path for a
  * token the auth server no longer takes): `global` every session of the user, `local` this one,
- * `others` all but this one; nothing when the caller's own session has already ended.
+ * `others` all but this one; nothing when the caller's own session has already ended. A deadlock
+ * or serialization failure is repeated once.
  *
  * @param sql the instance's client
  * @param userId the token's `sub`
  * @param sessionId the token's `session_id`
  * @param scope which sessions
- * @throws {ApiError} 503 `temporarily_unavailable` when PostgreSQL cannot be reached
+ * @throws {ApiError} 503 `temporarily_unavailable` when PostgreSQL cannot serve it now
+ *   (unreachable, out of time, a lock held too long, a repeated deadlock): the sessions may or
+ *   may not have ended, and repeating the call is safe
  */
 export async function endSessions(
   sql: Sql,
@@ -112,12 +141,14 @@ export async function endSessions(
 }
 
 /**
- * Ends every session of a user (`public.auth_revoke_user_sessions`, for a server caller).
+ * Ends every session of a user (`public.auth_revoke_user_sessions`, for a server caller). A
+ * deadlock or serialization failure is repeated once.
  *
  * @param sql the instance's client
  * @param userId the user
  * @returns the ids of the sessions that ended (none for an unknown user)
- * @throws {ApiError} 503 `temporarily_unavailable` when PostgreSQL cannot be reached
+ * @throws {ApiError} 503 `temporarily_unavailable` when PostgreSQL cannot serve it now: the
+ *   sessions may or may not have ended, and repeating the call is safe
  */
 export async function revokeUserSessions(sql: Sql, userId: string): Promise<string[]> {
   // Ending a user's sessions twice ends the same sessions: safe to repeat on a stale connection.
@@ -127,12 +158,13 @@ export async function revokeUserSessions(sql: Sql, userId: string): Promise<stri
   return rows.map((row) => String(row.id))
 }
 
-// One statement that is safe to repeat; the database out of reach is the session store's 503.
+// One statement that is safe to repeat; a database that cannot serve it now is the session
+// store's 503, never a 500.
 async function sessionStatement<T>(statement: () => Promise<T>): Promise<T> {
   try {
     return await withRecovery(statement)
   } catch (error) {
-    if (isDatabaseUnavailable(error)) throw unavailable('sessionStoreUnavailable', 5, error)
+    if (isTransientDatabaseError(error)) throw unavailable('sessionStoreUnavailable', 5, error)
     throw error
   }
 }
