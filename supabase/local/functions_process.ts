@@ -1,11 +1,14 @@
 /**
  * Supervisor side of the functions host: runs `functions_host.ts` as a child Deno process with
- * only the environment a deployed Edge Function would see, on a free internal port.
+ * only the environment a deployed Edge Function would see, on a free internal port. The host runs
+ * each function in a worker process of its own (see `functions_host.ts`); stopping the host stops
+ * them.
  *
  * @module
  */
 import { join } from 'node:path'
 import { foreignRuntimeEnv, type FunctionsRuntime } from './functions_runtime.ts'
+import { describeIsolation } from './isolate_limits.ts'
 import type { ProjectKeys } from './keys.ts'
 import { freePort, waitForHttp } from './ports.ts'
 import { type ChildOutput, type ManagedChild, spawnManaged } from './processes.ts'
@@ -17,6 +20,8 @@ export interface FunctionsHostOptions {
   runtime: FunctionsRuntime
   /** The variables the functions get (see {@linkcode functionsEnvironment}). */
   env: Record<string, string>
+  /** Where the functions are (default `<repoRoot>/functions`). */
+  functionsDir?: string
   output: ChildOutput
   log: (message: string) => void
 }
@@ -117,12 +122,15 @@ export class FunctionsHost {
     return this.#ready && this.#child?.running ? `http://127.0.0.1:${this.#port}` : null
   }
 
-  /** The Deno that runs the functions, e.g. `Deno 2.1.4`. */
+  /**
+   * The Deno that runs the functions and how they are isolated, e.g. `Deno 2.1.4, one process
+   * per function, 256 MB, 2 s CPU per request`.
+   */
   get runtimeName(): string {
-    return `Deno ${this.#options.runtime.version}`
+    return `Deno ${this.#options.runtime.version}, ${describeIsolation()}`
   }
 
-  /** The child's pid while running. */
+  /** The host's pid while running (each function's worker is a child of it). */
   get pid(): number | null {
     return this.#child?.running ? this.#child.pid : null
   }
@@ -137,13 +145,14 @@ export class FunctionsHost {
   }
 
   /**
-   * Spawns the host and waits until every function is imported.
+   * Spawns the host and waits until it listens; each function boots on its first request.
    *
    * @throws Error when the host does not become ready
    */
   async start(): Promise<void> {
     if (this.#child?.running) return
     const { repoRoot, runtime } = this.#options
+    const config = join(repoRoot, 'deno.json')
     this.#port = freePort()
     this.#stopping = false
     const runtimeEnv: Record<string, string> = { DENO_NO_UPDATE_CHECK: '1' }
@@ -159,12 +168,15 @@ export class FunctionsHost {
         '--allow-all',
         // The functions resolve bare specifiers through the project's import map.
         '--config',
-        join(repoRoot, 'deno.json'),
+        config,
         // Another Deno may not read deno.lock's format (Deno 2.1 reads only lockfile v4).
         ...(runtime.foreign ? ['--no-lock'] : []),
         join(repoRoot, 'supabase', 'local', 'functions_host.ts'),
         `--port=${this.#port}`,
-        `--functions-dir=${join(repoRoot, 'functions')}`,
+        `--functions-dir=${this.#options.functionsDir ?? join(repoRoot, 'functions')}`,
+        // The workers run on the same Deno, with the same import map and lockfile choice.
+        `--config=${config}`,
+        ...(runtime.foreign ? ['--no-lock'] : []),
       ],
       {
         env: { ...runtimeEnv, ...this.#options.env },
@@ -182,8 +194,7 @@ export class FunctionsHost {
     })
     try {
       await waitForHttp(`http://127.0.0.1:${this.#port}/_host/health`, {
-        // The first start may download npm packages for the functions.
-        timeoutMs: 120_000,
+        timeoutMs: 60_000,
         alive: () => child.running,
         name: 'The functions host',
       })
@@ -194,7 +205,7 @@ export class FunctionsHost {
     this.#ready = true
   }
 
-  /** SIGTERM, SIGKILL after 5 s. */
+  /** SIGTERM (the host stops its workers first), SIGKILL after 5 s. */
   async stop(): Promise<void> {
     this.#ready = false
     this.#stopping = true
@@ -202,7 +213,7 @@ export class FunctionsHost {
     this.#child = null
   }
 
-  /** Stops and starts the host (imports every function afresh). */
+  /** Stops and starts the host (every function boots afresh on its next request). */
   async restart(): Promise<void> {
     await this.stop()
     await this.start()

@@ -33,7 +33,10 @@ export interface StackInfo {
   functionsDbUrl: string
   /** The functions' path to the database. */
   database: 'direct' | 'pgbouncer-transaction'
-  /** The Deno that runs the functions, e.g. `Deno 2.1.4`. */
+  /**
+   * What runs the functions and how they are isolated, e.g. `Deno 2.1.4, one process per
+   * function, 256 MB, 2 s CPU per request`.
+   */
   functionsRuntime: string
   functionsUrl: string
   /** The browser demo page, served from another origin than `url` (see `demo_server.ts`). */

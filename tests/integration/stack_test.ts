@@ -359,7 +359,7 @@ Deno.test('the functions host strips /functions/v1 and isolates a function that 
   )
   await Deno.mkdir(join(dir, '_shared'))
   const port = freePort()
-  const server = await serveFunctions({ port, functionsDir: dir })
+  const server = serveFunctions({ port, functionsDir: dir })
   try {
     const base = `http://127.0.0.1:${port}/functions/v1`
     const echo = await fetch(`${base}/echo/a/b?c=d`, { method: 'PUT', body: 'x' })
@@ -368,12 +368,14 @@ Deno.test('the functions host strips /functions/v1 and isolates a function that 
     assertEquals(new URL(seen.url).pathname + new URL(seen.url).search, '/echo/a/b?c=d')
     assertEquals(seen.method, 'PUT')
 
+    // As the edge runtime answers a function that cannot boot; the others are served.
     const broken = await fetch(`${base}/broken`)
-    assertEquals(broken.status, 500)
+    assertEquals(broken.status, 503)
     assertStackHeaders(broken)
+    assertEquals(broken.headers.get('sb-error-code'), 'BOOT_ERROR')
     assertEquals(await broken.json(), {
-      error: 'server_misconfigured',
-      error_description: 'Server misconfigured',
+      code: 'BOOT_ERROR',
+      message: 'Worker failed to boot (please check logs)',
     })
 
     const shared = await fetch(`${base}/_shared`)
@@ -551,7 +553,10 @@ Deno.test("the lane's settings reach the functions host: its Deno binary (EDGE_A
   const pid = stack.pids.functions
   assert(pid !== null, 'the functions host runs')
   const runtime = await resolveFunctionsRuntime()
-  assertEquals(stack.functionsRuntime, `Deno ${runtime.version}`)
+  assertEquals(
+    stack.functionsRuntime,
+    `Deno ${runtime.version}, one process per function, 256 MB, 2 s CPU per request`,
+  )
   assertEquals(Deno.realPathSync(`/proc/${pid}/exe`), runtime.path)
   const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split('\0')
   const dbUrl = environ.find((entry) => entry.startsWith('SUPABASE_DB_URL='))?.slice(16)
