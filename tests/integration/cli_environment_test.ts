@@ -74,12 +74,10 @@ function forward(listenPort: number, targetPort: number): { close(): void } {
   }
 }
 
-/** The symmetric key set the CLI injects when no signing keys are configured. */
-const CLI_DEFAULT_JWKS = {
-  keys: [{
-    kty: 'oct',
-    k: 'c3VwZXItc2VjcmV0LWp3dC10b2tlbi13aXRoLWF0LWxlYXN0LTMyLWNoYXJhY3RlcnMtbG9uZw',
-  }],
+/** The symmetric key (the legacy JWT secret) the CLI's key set carries. */
+const CLI_OCT_KEY = {
+  kty: 'oct',
+  k: 'c3VwZXItc2VjcmV0LWp3dC10b2tlbi13aXRoLWF0LWxlYXN0LTMyLWNoYXJhY3RlcnMtbG9uZw',
 }
 
 /** Exactly what `functions serve` gives a function, plus the one line of the README's env file. */
@@ -103,8 +101,14 @@ function cliEnvironment(stack: TestStack, jwks: unknown): Record<string, string>
 
 for (
   const [label, jwksOf] of [
-    ['with signing keys (the README recipe)', (jwks: unknown) => jwks],
-    ['without signing keys (only a symmetric key injected)', () => CLI_DEFAULT_JWKS],
+    // Since CLI 2.71.1, `supabase start` signs with an ES256 key and injects its public key and
+    // an oct key (the README recipe); here the ES256 key is the stack's.
+    [
+      'as CLI 3 injects it (the ES256 public key and an oct key)',
+      (jwks: { keys: unknown[] }) => ({ keys: [...jwks.keys, CLI_OCT_KEY] }),
+    ],
+    ["with signing_keys_path (only that file's public keys)", (jwks: { keys: unknown[] }) => jwks],
+    ['as CLIs before 2.71.1 injected it (only the oct key)', () => ({ keys: [CLI_OCT_KEY] })],
   ] as const
 ) {
   Deno.test({
