@@ -159,6 +159,30 @@ function rssKib(pid: number | null): number | null {
   }
 }
 
+/** The child processes of a process (every thread's children), from /proc (Linux). */
+function childPids(pid: number): number[] {
+  const children: number[] = []
+  try {
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      const text = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`)
+      for (const child of text.trim().split(/\s+/)) if (child) children.push(Number(child))
+    }
+  } catch {
+    // The process ended while we looked.
+  }
+  return children
+}
+
+/**
+ * Resident memory of the functions host and every function's worker process under it, in KiB:
+ * each function runs in a process of its own, so the host's own figure says little.
+ */
+function treeRssKib(pid: number | null): number | null {
+  const own = rssKib(pid)
+  if (pid === null || own === null) return own
+  return childPids(pid).reduce((sum, child) => sum + (treeRssKib(child) ?? 0), own)
+}
+
 function percentiles(values: number[]): Percentiles {
   const sorted = [...values].sort((a, b) => a - b)
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
@@ -394,7 +418,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   )
   const pid = () => stack().pids.functions
   const memory: SoakReport['memory'] = {
-    startKib: rssKib(pid()),
+    startKib: treeRssKib(pid()),
     endKib: null,
     peakKib: null,
     series: [],
@@ -403,7 +427,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const heap = options.heapAfterGc
   if (heap) memory.heapAfterGc.push(await heap())
   const sampler = setInterval(() => {
-    const kib = rssKib(pid())
+    const kib = treeRssKib(pid())
     if (kib !== null) memory.series.push(kib)
   }, 1000)
   const started = performance.now()
@@ -423,7 +447,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     clearInterval(progress)
   }
   if (heap) memory.heapAfterGc.push(await heap())
-  memory.endKib = rssKib(pid())
+  memory.endKib = treeRssKib(pid())
   const all = [...memory.series, memory.startKib ?? 0, memory.endKib ?? 0]
   memory.peakKib = memory.startKib === null ? null : Math.max(...all)
   return {
