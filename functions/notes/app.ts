@@ -1,7 +1,7 @@
 import type { Hono } from 'hono'
 import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
 import type { Config } from '../_shared/core/config.ts'
-import { ApiError, invalidRequest } from '../_shared/core/errors.ts'
+import { ApiError, invalidRequest, invalidToken } from '../_shared/core/errors.ts'
 import { isUuid } from '../_shared/core/uuid.ts'
 import { databaseFor } from '../_shared/db/database.ts'
 import { asAuthenticatedUser } from '../_shared/db/rls.ts'
@@ -84,7 +84,15 @@ export function createNotesApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv
         tx<
           NoteRow[]
         >`insert into public.notes (body) values (${body!}) returning ${tx.unsafe(COLUMNS)}`,
-    )
+    ).catch((error) => {
+      // The owner's row is gone (the user was deleted after this instance last saw the session
+      // live): the session went with it, which is what the caller is told.
+      if ((error as { code?: unknown } | null)?.code === FOREIGN_KEY_VIOLATION) {
+        auth.forgetSession(c.var.auth.session.id)
+        throw invalidToken('sessionRevoked', error)
+      }
+      throw error
+    })
     return jsonResponse(201, toNote(row!))
   })
 
@@ -105,6 +113,9 @@ export function createNotesApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv
   app.all('/:id', methodNotAllowed(['DELETE']))
   return app
 }
+
+/** SQLSTATE 23503: here only `notes.user_id`, whose user no longer exists. */
+const FOREIGN_KEY_VIOLATION = '23503'
 
 function toNote(row: NoteRow) {
   return { id: row.id, body: row.body, created_at: row.created_at.toISOString() }

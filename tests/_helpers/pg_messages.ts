@@ -1,6 +1,6 @@
 /**
- * PostgreSQL backend messages framed as a server sends them, for tests that play the server:
- * the client's wire reader, and scripted servers that misbehave in ways PostgreSQL never does.
+ * PostgreSQL backend messages framed as a server sends them, for tests that play a server that
+ * misbehaves in ways PostgreSQL never does.
  *
  * @module
  */
@@ -18,18 +18,4 @@ export function backendMessage(type: string, body: Uint8Array = new Uint8Array(0
   new DataView(out.buffer).setInt32(1, body.length + 4)
   out.set(body, 5)
   return out
-}
-
-/**
- * An Authentication request (`R`) with its code (0 ok, 3 cleartext, 5 md5, 10 SASL...).
- *
- * @param code the authentication code
- * @param extra what follows the code (mechanisms, SCRAM data, md5 salt)
- * @returns the bytes on the wire
- */
-export function authenticationMessage(code: number, extra = new Uint8Array(0)): Uint8Array {
-  const body = new Uint8Array(4 + extra.length)
-  new DataView(body.buffer).setInt32(0, code)
-  body.set(extra, 4)
-  return backendMessage('R', body)
 }

@@ -19,6 +19,9 @@
  *     [--threads 2] [--tokens 30000] [--rounds 5] [--cold-runs 7] [--only id,id] [--out file]
  *     [--no-in-process] [--no-cold-start] [--functions-deno path] [--profile]
  *
+ * `--only cold` runs the cold-start part alone (no wrk, no in-process or load rows) and prints
+ * its table and targets.
+ *
  * `--profile` samples each selected server's CPU during its first round (V8 inspector) and writes
  * `<case>.cpuprofile` beside the JSON, with a summary of where the time went. Sampling slows the
  * fastest rows by up to a quarter, so a profiled round counts only when its case has no other.
@@ -35,7 +38,7 @@ import { CASES, decompose, evaluateTargets, type SharedEnv } from './cases.ts'
 import { measureColdStarts } from './cold_start.ts'
 import { type CountingProxy, startCountingProxy } from './counting_proxy.ts'
 import { machineInfo, runCacheMemory, runVerifyBench } from './in_process.ts'
-import { type BenchReport, type CaseResult, markdown, toJson } from './report.ts'
+import { type BenchReport, type CaseResult, coldStartMarkdown, markdown, toJson } from './report.ts'
 import { isClean, pickRound, runCase, type RunContext } from './run_case.ts'
 import { measureSessionLoad } from './session_load.ts'
 import { ensureWrk } from './wrk.ts'
@@ -70,11 +73,14 @@ const settings = {
   coldRuns: count('cold-runs', 7, 1),
 }
 const only = option('only', '').split(',').filter(Boolean)
-const unknown = only.filter((id) => !CASES.some((c) => c.id === id))
+// `--only cold`: the cold-start part alone (a minute or two), nothing else.
+const coldOnly = only.includes('cold')
+if (coldOnly && only.length > 1) throw new Error('--only cold takes no other case')
+const unknown = only.filter((id) => id !== 'cold' && !CASES.some((c) => c.id === id))
 if (unknown.length > 0) throw new Error(`Unknown case in --only: ${unknown.join(', ')}`)
-const selected = only.length > 0 ? CASES.filter((c) => only.includes(c.id)) : CASES
+const selected = coldOnly ? [] : only.length > 0 ? CASES.filter((c) => only.includes(c.id)) : CASES
 const out = option('out', join('.local', 'bench', `bench-${stamp()}.json`))
-const inProcess = !Deno.args.includes('--no-in-process')
+const inProcess = !coldOnly && !Deno.args.includes('--no-in-process')
 const coldStart = !Deno.args.includes('--no-cold-start')
 const profile = Deno.args.includes('--profile')
 
@@ -127,7 +133,7 @@ async function main(): Promise<void> {
       })()
     })
   }
-  const wrk = await ensureWrk(log)
+  const wrk = coldOnly ? '' : await ensureWrk(log)
   const workDir = await Deno.makeTempDir({ prefix: 'edge-auth-bench-' })
   cleanups.push(() => Deno.remove(workDir, { recursive: true }))
   let bench: BenchStack | null = null
@@ -218,6 +224,18 @@ async function main(): Promise<void> {
         log,
       })
       : []
+    const coldRatio = (series: string, runtime: string) =>
+      cold.find((c) => c.series === series && c.runtime === runtime)?.ratioToPeer ?? undefined
+    const coldStartRatio = {
+      functionsDeno: coldRatio('me', `Deno ${FUNCTIONS_DENO_VERSION}`),
+      functionsDenoToken: coldRatio('token', `Deno ${FUNCTIONS_DENO_VERSION}`),
+    }
+    if (coldOnly) {
+      const targets = evaluateTargets({}, null, { coldStartRatio })
+        .filter((t) => t.id.startsWith('T8'))
+      console.log(coldStartMarkdown(cold, targets))
+      return
+    }
     const rps = Object.fromEntries(cases.map((c) => [c.id, c.requestsPerSecond]))
     const cleanRounds = rounds.map((round) =>
       Object.fromEntries(round.filter(isClean).map((c) => [c.id, c.requestsPerSecond]))
@@ -231,8 +249,6 @@ async function main(): Promise<void> {
       seconds: 3,
     })
     const feedAtScale = sessionLoad.find((l) => l.mode === 'feed' && l.sessions === 10_000)
-    const coldRatio = (runtime: string) =>
-      cold.find((c) => c.series === 'me' && c.runtime === runtime)?.ratioToPeer ?? undefined
     const report: BenchReport = {
       date: new Date().toISOString(),
       machine: await machineInfo(wrk),
@@ -244,11 +260,7 @@ async function main(): Promise<void> {
       sessionLoad,
       targets: evaluateTargets(rps, verifyJson?.ops_per_second ?? null, {
         feedQueriesPerSecond: feedAtScale?.queriesPerSecond,
-        coldStartRatio: {
-          functionsDeno: coldRatio(`Deno ${FUNCTIONS_DENO_VERSION}`),
-          benchDeno: coldRatio(`Deno ${Deno.version.deno}`),
-          benchVersion: Deno.version.deno,
-        },
+        coldStartRatio,
       }, cleanRounds),
       steps: decompose(rps),
     }

@@ -271,3 +271,37 @@ export function toJson(report: BenchReport): unknown {
     steps: report.steps.map((s) => ({ ...s, ratio: round(s.ratio, 3) })),
   }
 }
+
+/**
+ * The cold-start part alone: a table of medians per server and Deno (× `@supabase/server`'s on the
+ * same Deno), then its targets.
+ *
+ * @param cold the series, from `measureColdStarts`
+ * @param targets the cold-start targets (T8...)
+ * @returns the Markdown text
+ */
+export function coldStartMarkdown(cold: readonly ColdStart[], targets: readonly Target[]): string {
+  const runtimes = [...new Set(cold.map((c) => c.runtime))]
+  const series = [...new Set(cold.map((c) => c.series))]
+  const lines = [
+    `| server | ${runtimes.map((r) => `${r}: median ms (× peer), runs`).join(' | ')} |`,
+    `|---|${runtimes.map(() => '---:').join('|')}|`,
+  ]
+  for (const id of series) {
+    const cells = runtimes.map((runtime) => {
+      const c = cold.find((x) => x.series === id && x.runtime === runtime)
+      if (c === undefined) return '—'
+      const ratio = c.ratioToPeer === null ? '' : ` (${number(c.ratioToPeer, 2)}×)`
+      return `${number(c.medianMs)}${ratio}, ${c.runsMs.length}`
+    })
+    const label = cold.find((x) => x.series === id)!.label
+    lines.push(`| ${label} | ${cells.join(' | ')} |`)
+  }
+  lines.push('', '| target | measured | required | met |', '|---|---:|---:|---|')
+  for (const t of targets) {
+    const value = t.value === null ? 'not run' : `${number(t.value, 2)}${t.unit}`
+    const met = t.met === null ? '—' : t.met ? 'met' : '**not met**'
+    lines.push(`| ${t.id} ${t.description} | ${value} | ≤ ${t.required}${t.unit} | ${met} |`)
+  }
+  return lines.join('\n')
+}

@@ -13,11 +13,6 @@ import postgres from 'postgres'
 import { DESCRIPTIONS } from '../../functions/_shared/core/errors.ts'
 import { closeDatabase, type Sql } from '../../functions/_shared/db/database.ts'
 import { DatabaseTimeoutError } from '../../functions/_shared/db/database_errors.ts'
-import {
-  type ConnectionErrorCode,
-  DatabaseConnectionError,
-  PostgresError,
-} from '../../functions/_shared/db/pg_errors.ts'
 import type { AppDeps } from '../../functions/_shared/auth/authenticate.ts'
 import type { Config } from '../../functions/_shared/core/config.ts'
 import { createHealthApp } from '../../functions/health/app.ts'
@@ -599,13 +594,16 @@ function failingDatabase(error: () => unknown): { database: () => Sql; attempts(
   return { database: () => sql, attempts: () => attempts }
 }
 
-/** The error a database client throws for a code: a server's SQLSTATE or the client's own. */
+/** The error postgres.js throws for a code: a server's SQLSTATE or the client's own. */
 function errorFor(code: string): unknown {
   if (code === 'DATABASE_TIMEOUT') return new DatabaseTimeoutError(1_500)
   if (/^[A-Z_]+$/.test(code) && code.length > 5) {
-    return new DatabaseConnectionError(code as ConnectionErrorCode, 'fake')
+    // A connection failure: a plain Error carrying the code, as postgres.js and the socket make it.
+    return Object.assign(new Error(`write ${code} 127.0.0.1:5432`), { code, errno: code })
   }
-  return new PostgresError({ C: code, S: 'ERROR', V: 'ERROR', M: 'fake' })
+  return new postgres.PostgresError(
+    { code, severity: 'ERROR', message: 'fake' } as unknown as string,
+  )
 }
 
 const NAMED_TRANSIENT = [

@@ -18,7 +18,7 @@ import {
   invalidToken,
   noCredentials,
 } from '../core/errors.ts'
-import { databaseFor, type Sql } from '../db/database.ts'
+import { type DatabaseClient, databaseFor } from '../db/database.ts'
 import { createInlineKeyStore } from '../keys/inline_keys.ts'
 import type { KeyStore } from '../keys/key_store.ts'
 import { createRemoteKeyStore } from '../keys/remote_keys.ts'
@@ -78,8 +78,12 @@ export interface AppDeps extends AuthDeps {
 
 /** What {@linkcode createAuth} builds on: the outside dependencies and the database client. */
 export interface AuthDeps extends ServiceDeps {
-  /** The PostgreSQL client (default one per instance from `SUPABASE_DB_URL`, opened on first use). */
-  database?: () => Sql
+  /**
+   * The PostgreSQL client (default one per instance from `SUPABASE_DB_URL`, opened on first use):
+   * a postgres.js client of the function's own gets the time budget of `EDGE_AUTH_DB_TIMEOUT_MS`
+   * and connections of its own for the session check and RLS queries.
+   */
+  database?: () => DatabaseClient
 }
 
 /** The authentication services of one instance. */

@@ -1,14 +1,29 @@
 /**
- * The PostgreSQL client of an instance, for the session check and the functions' own queries.
+ * The PostgreSQL client of an instance, for the session check and the functions' own queries, on
+ * postgres.js; or a postgres.js client of the function's own, handed over instead of a URL.
  *
  * @module
  */
+import type postgres from 'postgres'
 import { type Config, ConfigError, DEFAULT_DB_TIMEOUT_MS } from '../core/config.ts'
 import { isConflict } from './database_errors.ts'
-import { parseConnectionUrl } from './pg_options.ts'
+import { loadPostgres } from './postgres_pool.ts'
+import {
+  adoptedOptions,
+  connectionSettings,
+  postgresOptions,
+  type SslOption,
+  sslOption,
+} from './postgres_options.ts'
 import { createSql, type Sql, type SqlSettings } from './sql.ts'
 
 export type { Queryable, Row, Sql } from './sql.ts'
+
+/** A postgres.js client configured elsewhere (`postgres(url, options)`). */
+export type PostgresClient = postgres.Sql<Record<string, unknown>>
+
+/** What a function may hand to the session check and RLS helpers: either client. */
+export type DatabaseClient = Sql | PostgresClient
 
 // One client per database URL, time budget and instance: each holds a small pool, created on
 // first use so a function that never queries never connects.
@@ -22,10 +37,10 @@ function clientKey(config: Config): string | undefined {
  * Returns the instance's client for `config.dbUrl`, creating it on first use.
  *
  * Settings: at most 5 connections (an Edge Function instance serves few requests at once, and
- * Supabase's pooler limits clients), unnamed statements only (a pooler in transaction mode has no
- * prepared statements), each query or transaction within `config.dbTimeoutMs` (the wait for a
- * connection and connecting included: a down or stuck database fails fast, the caller answers
- * 503), idle connections closed after 20 s.
+ * Supabase's pooler limits clients), unnamed statements only (`prepare: false`: a pooler in
+ * transaction mode has no prepared statements), each query or transaction within
+ * `config.dbTimeoutMs` (the wait for a connection and connecting included: a down or stuck
+ * database fails fast, the caller answers 503), idle connections closed after 20 s.
  *
  * @param config the configuration, with `dbUrl` set
  * @returns the client
@@ -48,26 +63,71 @@ export function database(config: Config): Sql {
   return sql
 }
 
+/** The pool's settings unless told otherwise: at most 5 connections, idle ones closed after 20 s. */
+const POOL = { max: 5, idleTimeoutMs: 20_000 } as const
+
 /**
  * A client of its own for `url`, apart from the instance's shared one: for scripts, tests, or a
- * second database. Nothing connects until the first query; `end()` closes it.
+ * second database. Nothing loads or connects until the first query; `end()` closes it.
  *
  * @param url a `postgres://` URL (`sslmode`, `sslrootcert`, `application_name` and
  *   `connect_timeout` are read from its query; a connection still opening when a query's time
- *   budget passes goes on, up to `connect_timeout` (default 3 s), and then waits in the pool)
+ *   budget passes is destroyed)
  * @param settings pool size (default 5), idle timeout (default 20 s), the time budget of a query
  *   or transaction (default `DEFAULT_DB_TIMEOUT_MS`)
  * @returns the client
  * @throws TypeError when the URL is not usable; the message never contains it
  */
 export function createDatabaseClient(url: string, settings: Partial<SqlSettings> = {}): Sql {
-  const options = parseConnectionUrl(url, { applicationName: 'edge-auth', connectTimeoutMs: 3_000 })
-  return createSql(options, {
-    max: 5,
-    idleTimeoutMs: 20_000,
-    timeoutMs: DEFAULT_DB_TIMEOUT_MS,
-    ...settings,
+  const connection = connectionSettings(url, {
+    applicationName: 'edge-auth',
+    connectTimeoutSeconds: 3,
   })
+  // `sslrootcert` is read once, when the first connection opens (again after a failed read).
+  let ssl: Promise<SslOption> | undefined
+  return createSql(async (session) => {
+    const postgres = await loadPostgres()
+    ssl ??= sslOption(connection).catch((error) => {
+      ssl = undefined
+      throw error
+    })
+    return postgres(postgresOptions(connection, await ssl, session))
+  }, { ...POOL, timeoutMs: DEFAULT_DB_TIMEOUT_MS, ...settings })
+}
+
+// A client handed over, wrapped once per time budget: the same pool for every request.
+const adopted = new WeakMap<PostgresClient, Map<number, Sql>>()
+
+/**
+ * The client to query through: `client` itself, or for a postgres.js client, a client on its
+ * settings (server, credentials, TLS, types) with the rules every query here follows: its own
+ * pool of at most 5 connections, unnamed statements, the time budget, a connection past it
+ * destroyed (which a shared pool could not do without touching the function's own queries), and
+ * no column or value transforms.
+ *
+ * @param client the function's client
+ * @param timeoutMs the time budget of a query or transaction
+ * @returns a client with deadlines
+ */
+export function withDeadlines(client: DatabaseClient, timeoutMs: number): Sql {
+  if (!isPostgresClient(client)) return client
+  let byBudget = adopted.get(client)
+  if (byBudget === undefined) adopted.set(client, byBudget = new Map())
+  let sql = byBudget.get(timeoutMs)
+  if (sql === undefined) {
+    sql = createSql(async (session) => {
+      const postgres = await loadPostgres()
+      return postgres(adoptedOptions(client.options, session))
+    }, { ...POOL, timeoutMs })
+    byBudget.set(timeoutMs, sql)
+  }
+  return sql
+}
+
+function isPostgresClient(client: DatabaseClient): client is PostgresClient {
+  const options = (client as { options?: { shared?: unknown } }).options
+  return typeof (client as { reserve?: unknown }).reserve === 'function' &&
+    typeof options === 'object' && options !== null && options.shared !== undefined
 }
 
 /**
@@ -86,7 +146,8 @@ export function serverTimeout(sql: Sql): string {
 }
 
 /**
- * The database client an app is to use: the injected one, or the instance's for `config.dbUrl`
+ * The database client an app is to use: the injected one (a postgres.js client gets the time
+ * budget of `config`, see {@linkcode withDeadlines}), or the instance's for `config.dbUrl`
  * (opened on first use).
  *
  * @param config the configuration
@@ -95,9 +156,11 @@ export function serverTimeout(sql: Sql): string {
  */
 export function databaseFor(
   config: Config,
-  deps: { database?: () => Sql },
+  deps: { database?: () => DatabaseClient },
 ): () => Sql {
-  return deps.database ?? (() => database(config))
+  const injected = deps.database
+  if (injected === undefined) return () => database(config)
+  return () => withDeadlines(injected(), config.dbTimeoutMs)
 }
 
 /**
@@ -114,6 +177,9 @@ export async function closeDatabase(config: Config): Promise<void> {
   clients.delete(key!)
   await sql.end()
 }
+
+/** How a connection that had closed meets the next statement: closed, reset, or a broken pipe. */
+const STALE_CONNECTION_CODES = new Set(['CONNECTION_CLOSED', 'ECONNRESET', 'EPIPE'])
 
 /**
  * Runs queries on an instance's client, once more when the first attempt failed in a way that
@@ -143,7 +209,7 @@ export async function withRecovery<T>(
     return await attempt(begun)
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code
-    const closedBeforeSent = !started && code === 'CONNECTION_CLOSED'
+    const closedBeforeSent = !started && STALE_CONNECTION_CODES.has(code as string)
     if (!closedBeforeSent && !isConflict(error)) throw error
     return await attempt(() => {})
   }

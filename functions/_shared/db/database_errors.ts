@@ -26,14 +26,25 @@ export class DatabaseTimeoutError extends Error {
   }
 }
 
-/** Connection error codes (`pg_errors.ts`) and SQLSTATEs meaning "the server is not there". */
+/**
+ * Error codes meaning "the server is not there": postgres.js's own for a connection (`CONNECT_TIMEOUT`:
+ * not ready within `connect_timeout`; `CONNECTION_CLOSED`: the server or the network closed it;
+ * `CONNECTION_DESTROYED`: closed by the client, past its time budget; `CONNECTION_ENDED`: the
+ * client was ended), the socket's, and the SQLSTATEs of a server going away or full.
+ */
 const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
   'CONNECT_TIMEOUT',
   'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
   'CONNECTION_ENDED',
-  // A server (or something in its place) speaking nonsense: fail closed, and retry later.
-  'PROTOCOL_VIOLATION',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
@@ -51,6 +62,7 @@ const TRANSIENT_CODES = new Set([
   '40P01', // deadlock_detected
   '55P03', // lock_not_available: lock_timeout passed
   '57014', // query_canceled: statement_timeout passed, or pg_cancel_backend
+  '25006', // read_only_sql_transaction: a read-only database (disk-full mode, a standby)
 ])
 
 /** SQLSTATEs after which the whole transaction may run again at once: the server rolled it back. */
@@ -68,9 +80,15 @@ function codeOf(error: unknown): string | undefined {
  * @returns true for connection failures, false for query errors
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  // The client codes every socket failure (`pg_errors.ts`); SQLSTATE class 08 is the server's.
+  // postgres.js codes every socket failure; SQLSTATE class 08 is the server's.
   const code = codeOf(error)
-  return code !== undefined && (CONNECTION_CODES.has(code) || code.startsWith('08'))
+  if (code === undefined) return false
+  if (CONNECTION_CODES.has(code) || code.startsWith('08')) return true
+  // A FATAL error ends the connection: a pooler refusing one (Supavisor answers XX000 when it
+  // has no room), a server going away. Wrong credentials or database are a deployment fault.
+  const severity = (error as { severity?: unknown }).severity
+  return (severity === 'FATAL' || severity === 'PANIC') && !code.startsWith('28') &&
+    code !== '3D000'
 }
 
 /**
