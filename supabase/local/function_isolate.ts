@@ -17,6 +17,7 @@ import {
   PRIVATE_HEADER_PREFIX,
   REQUEST_ID_HEADER,
 } from './worker_protocol.ts'
+import { withoutHopByHop } from './hop_by_hop.ts'
 
 /** The runtime's platform errors, with its messages. */
 const platformErrors = {
@@ -30,19 +31,6 @@ const BUFFERED_MAX_BYTES = 1024 * 1024
 
 /** How long a failed request waits for its worker's exit, to tell a limit from a crash. */
 const EXIT_WAIT_MS = 3_000
-
-/** Request headers that describe one hop only (RFC 9110 §7.6.1), never forwarded. */
-const hopByHop = [
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]
 
 /** The gateway's role JWT for the request's `apikey`: the runtime deletes it before a function. */
 const SB_API_KEY = 'sb-api-key'
@@ -262,16 +250,6 @@ function workerHeaders(incoming: Headers, id: string | null): Headers {
     headers.delete('content-length')
     if (length !== null) headers.set(CONTENT_LENGTH_HEADER, length)
   }
-  return headers
-}
-
-function withoutHopByHop(incoming: Headers): Headers {
-  const headers = new Headers(incoming)
-  // Connection may name further per-hop headers.
-  for (const name of (incoming.get('connection') ?? '').split(',')) {
-    if (name.trim()) headers.delete(name.trim())
-  }
-  for (const name of hopByHop) headers.delete(name)
   return headers
 }
 

@@ -16,6 +16,7 @@
  */
 import type { ProjectKeys } from './keys.ts'
 import { errorResponse, jsonResponse, timingSafeEqual } from './responses.ts'
+import { withoutHopByHop } from './hop_by_hop.ts'
 
 /** The test-control hook of the gateway. */
 export interface GatewayControl {
@@ -125,19 +126,6 @@ export interface Gateway {
   shutdown(): Promise<void>
 }
 
-/** Request headers that describe one hop only (RFC 9110 §7.6.1), never forwarded. */
-const hopByHop = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-])
-
 /**
  * Client-supplied claims about the client's address or the original request. Upstreams use them
  * for rate limits, audit logs and session IPs, so the gateway replaces them with what it saw.
@@ -212,16 +200,6 @@ export function upstreamRequestHeaders(
   return headers
 }
 
-function withoutHopByHop(incoming: Headers): Headers {
-  const headers = new Headers(incoming)
-  // Connection may name further per-hop headers.
-  for (const name of (incoming.get('connection') ?? '').split(',')) {
-    if (name.trim()) headers.delete(name.trim())
-  }
-  for (const name of hopByHop) headers.delete(name)
-  return headers
-}
-
 /** Methods fetch() will not send (the Fetch standard's forbidden methods). */
 const UNFORWARDABLE_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
 const FORWARDED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'
@@ -252,7 +230,8 @@ async function route(
   const isPreflight = request.method === 'OPTIONS'
   // A project without the legacy keys refuses them wherever they come as `apikey`.
   const legacyRefused = !keys.legacyKeys && (kind === 'anon' || kind === 'service_role')
-  const headersFor = () => {
+  // What every upstream gets; a client's own sb-api-key never passes.
+  const baseHeaders = () => {
     const headers = upstreamRequestHeaders(
       request.headers,
       peer,
@@ -260,6 +239,10 @@ async function route(
       kind === 'secret' || kind === 'service_role',
     )
     headers.delete(SB_API_KEY_HEADER)
+    return headers
+  }
+  const headersFor = () => {
+    const headers = baseHeaders()
     const authorization = upstreamAuthorization(request.headers.get('authorization'), kind, keys)
     if (authorization === null) headers.delete('authorization')
     else headers.set('Authorization', authorization)
@@ -267,13 +250,7 @@ async function route(
   }
   // Functions get the caller's credentials untouched, and the role JWT of a known key beside them.
   const functionHeaders = () => {
-    const headers = upstreamRequestHeaders(
-      request.headers,
-      peer,
-      gatewayHost,
-      kind === 'secret' || kind === 'service_role',
-    )
-    headers.delete(SB_API_KEY_HEADER)
+    const headers = baseHeaders()
     const roleJwt = legacyRefused ? null : apiKeyRoleJwt(kind, keys)
     if (roleJwt !== null) headers.set(SB_API_KEY_HEADER, roleJwt)
     return headers
