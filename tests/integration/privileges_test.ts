@@ -1295,7 +1295,11 @@ Deno.test({
         {
           id: fc.uuid(),
           user_id: fc.oneof(fc.constant(user.id), fc.uuid()),
-          created_at: fc.date({ min: new Date('1970-01-01'), max: new Date('2999-12-31') })
+          created_at: fc.date({
+            min: new Date('1970-01-01'),
+            max: new Date('2999-12-31'),
+            noInvalidDate: true,
+          })
             .map((date) => date.toISOString()),
         },
         { requiredKeys: [] },
