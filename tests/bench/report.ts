@@ -147,19 +147,7 @@ export function markdown(report: BenchReport): string {
         'figure is lower than the machine can do; rerun when the machine is quiet.',
     )
   }
-  lines.push('', '| target | measured | required | met |', '|---|---:|---:|---|')
-  for (const t of report.targets) {
-    const value = t.value === null ? 'not run' : `${number(t.value, 2)}${t.unit}`
-    const met = t.met === null
-      ? '—'
-      : t.met
-      ? 'yes'
-      : `**no** (${number(t.value! / t.required * 100)} % of the ${
-        t.bound === 'at least' ? 'target' : 'bound'
-      })`
-    const bound = t.bound === 'at least' ? '≥' : '≤'
-    lines.push(`| ${t.id} ${t.description} | ${value} | ${bound} ${t.required}${t.unit} | ${met} |`)
-  }
+  lines.push('', ...targetRows(report.targets))
   for (const load of report.sessionLoad ?? []) {
     lines.push(
       `Session check load, ${number(load.sessions)} live sessions, ${load.mode}: ${
@@ -297,11 +285,24 @@ export function coldStartMarkdown(cold: readonly ColdStart[], targets: readonly 
     const label = cold.find((x) => x.series === id)!.label
     lines.push(`| ${label} | ${cells.join(' | ')} |`)
   }
-  lines.push('', '| target | measured | required | met |', '|---|---:|---:|---|')
+  lines.push('', ...targetRows(targets))
+  return lines.join('\n')
+}
+
+/** The targets as a Markdown table: measured, required, and whether met (how far off if not). */
+function targetRows(targets: readonly Target[]): string[] {
+  const lines = ['| target | measured | required | met |', '|---|---:|---:|---|']
   for (const t of targets) {
     const value = t.value === null ? 'not run' : `${number(t.value, 2)}${t.unit}`
-    const met = t.met === null ? '—' : t.met ? 'met' : '**not met**'
-    lines.push(`| ${t.id} ${t.description} | ${value} | ≤ ${t.required}${t.unit} | ${met} |`)
+    const met = t.met === null
+      ? '—'
+      : t.met
+      ? 'yes'
+      : `**no** (${number(t.value! / t.required * 100)} % of the ${
+        t.bound === 'at least' ? 'target' : 'bound'
+      })`
+    const bound = t.bound === 'at least' ? '≥' : '≤'
+    lines.push(`| ${t.id} ${t.description} | ${value} | ${bound} ${t.required}${t.unit} | ${met} |`)
   }
-  return lines.join('\n')
+  return lines
 }
