@@ -4,37 +4,32 @@
 -- auth server's migrations and the project's. Every statement is idempotent: it runs on every
 -- start, also on a state directory made by an older stack.
 
--- The API roles: anon (no session), authenticated (a signed-in user), service_role (server code
--- holding the secret key, bypasses RLS). Projects today have them INHERIT.
+-- A project's roles, each created where it is missing; their attributes follow.
 do $$
+declare
+  role_name text;
 begin
-  if not exists (select 1 from pg_catalog.pg_roles where rolname = 'anon') then
-    create role anon;
-  end if;
-  if not exists (select 1 from pg_catalog.pg_roles where rolname = 'authenticated') then
-    create role authenticated;
-  end if;
-  if not exists (select 1 from pg_catalog.pg_roles where rolname = 'service_role') then
-    create role service_role;
-  end if;
-  -- PostgREST's login role: it holds no rights of its own (noinherit) and switches to the role
-  -- a request's key or token names.
-  if not exists (select 1 from pg_catalog.pg_roles where rolname = 'authenticator') then
-    create role authenticator;
-  end if;
-  -- The auth server's login role: it owns the auth schema and what the auth server's migrations
-  -- create there.
-  if not exists (select 1 from pg_catalog.pg_roles where rolname = 'supabase_auth_admin') then
-    create role supabase_auth_admin;
-  end if;
+  foreach role_name in array
+    array['anon', 'authenticated', 'service_role', 'authenticator', 'supabase_auth_admin']
+  loop
+    if not exists (select 1 from pg_catalog.pg_roles where rolname = role_name) then
+      execute pg_catalog.format('create role %I', role_name);
+    end if;
+  end loop;
 end
 $$;
 
 -- Attributes set even where the role already existed (an older stack created some of them).
+-- The API roles: anon (no session), authenticated (a signed-in user), service_role (server code
+-- holding the secret key, bypasses RLS). Projects today have them INHERIT.
 alter role anon nologin inherit nobypassrls;
 alter role authenticated nologin inherit nobypassrls;
 alter role service_role nologin inherit bypassrls;
+-- PostgREST's login role holds no rights of its own (noinherit) and switches to the role a
+-- request's key or token names.
 alter role authenticator login noinherit nobypassrls;
+-- The auth server's login role owns the auth schema and what the auth server's migrations
+-- create there.
 alter role supabase_auth_admin login noinherit nocreaterole noreplication;
 
 grant anon, authenticated, service_role to authenticator;
