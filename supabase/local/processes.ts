@@ -111,8 +111,10 @@ export async function terminatePid(pid: number, timeoutMs = 10_000): Promise<voi
   while (processAlive(pid) && Date.now() < deadline + 2_000) await delay(50)
 }
 
-/** Where a managed child's stdout and stderr go. */
-export type ChildOutput = { file: string } | { line: (line: string) => void }
+/** Where a managed child's stdout and stderr go: appended to a file, or line by line. */
+export type ChildOutput =
+  | { file: string }
+  | { line: (line: string, stream: 'stdout' | 'stderr') => void }
 
 /** A long-running child process. */
 export interface ManagedChild {
@@ -123,12 +125,14 @@ export interface ManagedChild {
   readonly running: boolean
   /** SIGTERM, then SIGKILL after `timeoutMs`; resolves once the process is reaped. */
   stop(timeoutMs?: number): Promise<void>
+  /** Sends `signal` now, if the process still runs. */
+  kill(signal: Deno.Signal): void
 }
 
 /** Options for {@linkcode spawnManaged}. */
 export interface SpawnOptions extends CommandOptions {
   output: ChildOutput
-  /** Keep stdin open as a pipe, so the child sees EOF when we die. */
+  /** Keep stdin open as a pipe, so the child sees EOF when we die; closed once it has exited. */
   pipeStdin?: boolean
 }
 
@@ -152,14 +156,15 @@ export function spawnManaged(cmd: string, args: string[], options: SpawnOptions)
     stderr: 'piped',
   }).spawn()
   const drained = Promise.all([
-    drain(child.stdout, options.output),
-    drain(child.stderr, options.output),
+    drain(child.stdout, options.output, 'stdout'),
+    drain(child.stderr, options.output, 'stderr'),
   ])
   let running = true
   const exited = (async () => {
     const status = await child.status
     running = false
     await drained.catch(() => {})
+    if (options.pipeStdin) await child.stdin.close().catch(() => {})
     return status
   })()
   return {
@@ -171,6 +176,9 @@ export function spawnManaged(cmd: string, args: string[], options: SpawnOptions)
     async stop(timeoutMs = 10_000) {
       if (running) await terminate(child, exited, timeoutMs)
       else await exited
+    },
+    kill(signal) {
+      if (running) killChild(child, signal)
     },
   }
 }
@@ -188,15 +196,8 @@ export async function terminate(
   exited: Promise<unknown>,
   timeoutMs: number,
 ): Promise<void> {
-  const signal = (name: Deno.Signal) => {
-    try {
-      child.kill(name)
-    } catch {
-      // Already exited.
-    }
-  }
-  signal('SIGTERM')
-  const timer = setTimeout(() => signal('SIGKILL'), timeoutMs)
+  killChild(child, 'SIGTERM')
+  const timer = setTimeout(() => killChild(child, 'SIGKILL'), timeoutMs)
   try {
     await exited
   } finally {
@@ -229,6 +230,14 @@ export function tailFile(path: string, count = 20): string {
   }
 }
 
+function killChild(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal)
+  } catch {
+    // Already exited.
+  }
+}
+
 function sendSignal(pid: number, signal: Deno.Signal): boolean {
   try {
     Deno.kill(pid, signal)
@@ -238,7 +247,11 @@ function sendSignal(pid: number, signal: Deno.Signal): boolean {
   }
 }
 
-async function drain(stream: ReadableStream<Uint8Array>, output: ChildOutput): Promise<void> {
+async function drain(
+  stream: ReadableStream<Uint8Array>,
+  output: ChildOutput,
+  name: 'stdout' | 'stderr',
+): Promise<void> {
   if ('file' in output) {
     const file = await Deno.open(output.file, { create: true, append: true })
     // pipeTo closes the file when the child closes its end.
@@ -250,7 +263,7 @@ async function drain(stream: ReadableStream<Uint8Array>, output: ChildOutput): P
     pending += chunk
     const lines = pending.split('\n')
     pending = lines.pop() ?? ''
-    for (const line of lines) output.line(line)
+    for (const line of lines) output.line(line, name)
   }
-  if (pending) output.line(pending)
+  if (pending) output.line(pending, name)
 }

@@ -16,6 +16,7 @@
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { IsolateLimits } from './isolate_limits.ts'
+import { type ManagedChild, spawnManaged } from './processes.ts'
 import { mainThreadCpuMs } from './proc_usage.ts'
 import { LISTENING_PREFIX, MEMORY_PATH, WorkerExit, type WorkerMemory } from './worker_protocol.ts'
 
@@ -67,11 +68,10 @@ export class WorkerProcess {
   url = ''
   /** Settles with the reason once the process has exited and its output is drained. */
   readonly ended: Promise<WorkerEnd>
-  readonly #child: Deno.ChildProcess
+  readonly #child: ManagedChild
   readonly #limits: IsolateLimits
   readonly #log: (message: string) => void
   readonly #tickets = new Map<RequestTicket, { cpuMs: number }>()
-  #running = true
   #retiring = false
   #onRetire: () => void = () => {}
   #killedFor: WorkerEnd | null = null
@@ -84,43 +84,30 @@ export class WorkerProcess {
     this.name = name
     this.#limits = options.limits
     this.#log = options.log
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        'run',
-        '--allow-all',
-        ...options.denoArgs,
-        // The whole V8 heap, as the runtime's heap limit: an allocation that never yields to the
-        // memory check still ends here, with V8's own out-of-memory abort.
-        `--v8-flags=--max-heap-size=${options.limits.memoryMb}`,
-        workerScript,
-        `--entrypoint=${entrypoint}`,
-        `--memory-mb=${options.limits.memoryMb}`,
-      ],
+    this.#child = spawnManaged(Deno.execPath(), [
+      'run',
+      '--allow-all',
+      ...options.denoArgs,
+      // The whole V8 heap, as the runtime's heap limit: an allocation that never yields to the
+      // memory check still ends here, with V8's own out-of-memory abort.
+      `--v8-flags=--max-heap-size=${options.limits.memoryMb}`,
+      workerScript,
+      `--entrypoint=${entrypoint}`,
+      `--memory-mb=${options.limits.memoryMb}`,
+    ], {
       env: { ...options.env, SUPABASE_FUNCTION_SLUG: name },
       clearEnv: true,
       // Held open and never written: the worker exits at EOF, when the host is gone.
-      stdin: 'piped',
-      stdout: 'piped',
-      stderr: 'piped',
-    }).spawn()
-    this.#child = child
-    this.pid = child.pid
-    const drained = Promise.all([
-      this.#drain(child.stdout, (line) => this.#stdout(line)),
-      this.#drain(child.stderr, (line) => this.#stderr(line)),
-    ])
-    this.ended = (async () => {
-      const status = await child.status
-      this.#running = false
+      pipeStdin: true,
+      output: {
+        line: (line, stream) => stream === 'stdout' ? this.#stdout(line) : this.#stderr(line),
+      },
+    })
+    this.pid = this.#child.pid
+    this.ended = this.#child.exited.then((status) => {
       this.#stopSampling()
-      await drained.catch(() => {})
-      try {
-        await child.stdin.close()
-      } catch {
-        // Already closed.
-      }
       return this.#reason(status)
-    })()
+    })
   }
 
   /**
@@ -161,7 +148,7 @@ export class WorkerProcess {
 
   /** False once the process has exited. */
   get running(): boolean {
-    return this.#running
+    return this.#child.running
   }
 
   /** Takes no new requests (the CPU soft limit, or a stop pending). */
@@ -219,12 +206,8 @@ export class WorkerProcess {
    */
   async stop(graceMs = 3_000): Promise<void> {
     this.#retiring = true
-    if (this.#running) {
-      this.#killedFor ??= 'stopped'
-      this.#signal('SIGTERM')
-      const timer = setTimeout(() => this.#signal('SIGKILL'), graceMs)
-      await this.ended.finally(() => clearTimeout(timer))
-    }
+    if (this.running) this.#killedFor ??= 'stopped'
+    await this.#child.stop(graceMs)
     await this.ended
   }
 
@@ -235,9 +218,9 @@ export class WorkerProcess {
    */
   kill(reason: WorkerEnd): void {
     this.#retiring = true
-    if (!this.#running) return
+    if (!this.running) return
     this.#killedFor ??= reason
-    this.#signal('SIGKILL')
+    this.#child.kill('SIGKILL')
   }
 
   /**
@@ -246,7 +229,7 @@ export class WorkerProcess {
    * @returns the figures, or null when it does not answer within 2 s
    */
   async memory(): Promise<WorkerMemory | null> {
-    if (!this.#running || !this.url) return null
+    if (!this.running || !this.url) return null
     try {
       const response = await fetch(`${this.url}${MEMORY_PATH}`, {
         signal: AbortSignal.timeout(2_000),
@@ -311,24 +294,5 @@ export class WorkerProcess {
   #stderr(line: string): void {
     if (V8_OUT_OF_MEMORY.test(line)) this.#outOfMemory = true
     console.error(line)
-  }
-
-  #signal(signal: Deno.Signal): void {
-    try {
-      this.#child.kill(signal)
-    } catch {
-      // Already exited.
-    }
-  }
-
-  async #drain(stream: ReadableStream<Uint8Array>, line: (text: string) => void): Promise<void> {
-    let pending = ''
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      pending += chunk
-      const lines = pending.split('\n')
-      pending = lines.pop() ?? ''
-      for (const text of lines) line(text)
-    }
-    if (pending) line(pending)
   }
 }
