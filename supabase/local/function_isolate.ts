@@ -18,6 +18,7 @@ import {
   REQUEST_ID_HEADER,
 } from './worker_protocol.ts'
 import { withoutHopByHop } from './hop_by_hop.ts'
+import { SB_API_KEY_HEADER } from './gateway.ts'
 
 /** The runtime's platform errors, with its messages. */
 const platformErrors = {
@@ -31,9 +32,6 @@ const BUFFERED_MAX_BYTES = 1024 * 1024
 
 /** How long a failed request waits for its worker's exit, to tell a limit from a crash. */
 const EXIT_WAIT_MS = 3_000
-
-/** The gateway's role JWT for the request's `apikey`: the runtime deletes it before a function. */
-const SB_API_KEY = 'sb-api-key'
 
 /** The isolate of one function. */
 export class FunctionIsolate {
@@ -242,7 +240,8 @@ function workerHeaders(incoming: Headers, id: string | null): Headers {
     if (name.startsWith(PRIVATE_HEADER_PREFIX)) headers.delete(name)
   }
   headers.delete('host')
-  headers.delete(SB_API_KEY)
+  // The gateway's role JWT for the request's `apikey`: the runtime deletes it before a function.
+  headers.delete(SB_API_KEY_HEADER)
   headers.set('Accept-Encoding', 'identity')
   if (id !== null) {
     headers.set(REQUEST_ID_HEADER, id)
