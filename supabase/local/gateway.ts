@@ -346,7 +346,7 @@ async function proxy(
  * The client's body as a stream to send upstream, and whether reading the client's body failed
  * (so that a failed upstream request can be told apart from a broken client body).
  */
-export function trackedBody(
+function trackedBody(
   body: ReadableStream<Uint8Array> | null,
 ): { body: ReadableStream<Uint8Array> | null; failed: () => boolean } {
   let failed = false
