@@ -18,12 +18,13 @@ import { decodeJwt, importJWK, SignJWT } from 'jose'
 import { join } from 'node:path'
 import { MAX_AUTHORIZATION_LENGTH } from '../../functions/_shared/tokens/bearer.ts'
 import { entryBytes } from '../../functions/_shared/tokens/token_cache.ts'
-import { functionsEnvironment, FunctionsHost } from '../../supabase/local/functions_process.ts'
+import type { FunctionsHost } from '../../supabase/local/functions_process.ts'
 import { resolveFunctionsRuntime } from '../../supabase/local/functions_runtime.ts'
 import { startGateway } from '../../supabase/local/gateway.ts'
 import { repoRoot } from '../../supabase/local/paths.ts'
 import { processAlive } from '../../supabase/local/processes.ts'
 import type { WorkerMemory } from '../../supabase/local/worker_protocol.ts'
+import { stackFunctionsHost } from '../_helpers/functions_host.ts'
 import { eventually } from '../_helpers/poll.ts'
 import { cutRequest, type Framing, rawExchange } from '../_helpers/raw_http.ts'
 import {
@@ -52,21 +53,8 @@ interface WorkerInfo {
 
 /** A functions host of this test's own serving the fixtures, with the stack's environment. */
 async function fixtureHost(): Promise<{ host: FunctionsHost; log: string[] }> {
-  const stack = testStack()
   const log: string[] = []
-  const host = new FunctionsHost({
-    repoRoot,
-    runtime: await resolveFunctionsRuntime(),
-    env: functionsEnvironment({
-      gatewayPort: stack.ports.gateway,
-      dbUrl: stack.functionsDbUrl,
-      keys: stack,
-      jwks: { keys: [] },
-    }),
-    functionsDir: fixtures,
-    output: { line: (line) => log.push(line) },
-    log: (message) => log.push(message),
-  })
+  const host = await stackFunctionsHost({ functionsDir: fixtures, log: (line) => log.push(line) })
   await host.start()
   return { host, log }
 }
@@ -341,20 +329,7 @@ Deno.test('a worker that exits mid-request -> 500 WORKER_ERROR, a function that 
 
 Deno.test('a function created after the host started is booted on its first request', async () => {
   const dir = await Deno.makeTempDir({ prefix: 'edge-auth-functions-' })
-  const stack = testStack()
-  const host = new FunctionsHost({
-    repoRoot,
-    runtime: await resolveFunctionsRuntime(),
-    env: functionsEnvironment({
-      gatewayPort: stack.ports.gateway,
-      dbUrl: stack.functionsDbUrl,
-      keys: stack,
-      jwks: { keys: [] },
-    }),
-    functionsDir: dir,
-    output: { line: () => {} },
-    log: () => {},
-  })
+  const host = await stackFunctionsHost({ functionsDir: dir })
   try {
     await host.start()
     const missing = await fetch(`${host.url}/functions/v1/late/x`)

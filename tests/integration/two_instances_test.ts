@@ -3,10 +3,9 @@
 // deleted user), is refused by the other within the staleness bound, through the revocation feed.
 import { assert, assertEquals } from '@std/assert'
 import { decodeJwt } from 'jose'
-import { functionsEnvironment, FunctionsHost } from '../../supabase/local/functions_process.ts'
-import { resolveFunctionsRuntime } from '../../supabase/local/functions_runtime.ts'
-import { repoRoot } from '../../supabase/local/paths.ts'
+import type { FunctionsHost } from '../../supabase/local/functions_process.ts'
 import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'
+import { stackFunctionsHost } from '../_helpers/functions_host.ts'
 import { eventually } from '../_helpers/poll.ts'
 import {
   authAdmin,
@@ -27,20 +26,8 @@ const skip = !hasAuthServer ||
 
 /** Starts a second functions host with the stack's own functions environment. */
 async function secondInstance(): Promise<FunctionsHost> {
-  const stack = testStack()
-  const jwks = await (await fetch(stack.jwksUrl)).json()
-  const host = new FunctionsHost({
-    repoRoot,
-    runtime: await resolveFunctionsRuntime(),
-    env: functionsEnvironment({
-      gatewayPort: stack.ports.gateway,
-      dbUrl: stack.functionsDbUrl,
-      keys: stack,
-      jwks,
-    }),
-    output: { line: () => {} },
-    log: () => {},
-  })
+  const jwks = await (await fetch(testStack().jwksUrl)).json()
+  const host = await stackFunctionsHost({ jwks })
   await host.start()
   return host
 }
