@@ -9,6 +9,7 @@ import { assert, assertEquals } from '@std/assert'
 import fc from 'fast-check'
 import { decodeJwt } from 'jose'
 import { DESCRIPTIONS } from '../../functions/_shared/core/errors.ts'
+import { assertNoBugLine, functionsLogFrom } from '../_helpers/db_faults.ts'
 import { BODY_ROUTES, type Route } from '../_helpers/function_apps.ts'
 import { ASTRAL, type Spelling, spellJson, stringOfLength } from '../_helpers/json_spelling.ts'
 import { cutRequest, type Framing, rawExchange } from '../_helpers/raw_http.ts'
@@ -22,34 +23,13 @@ import {
 
 const ignore = !hasAuthServer
 
-/** The functions' log, and how far it was read. */
-function functionsLog(): { path: string; read(): string } {
-  const path = `${testStack().stateDir}/logs/functions.log`
-  const size = () => {
-    try {
-      return Deno.statSync(path).size
-    } catch {
-      return 0
-    }
-  }
-  const start = size()
-  return {
-    path,
-    read() {
-      const bytes = Deno.readFileSync(path)
-      return new TextDecoder().decode(bytes.slice(start))
-    },
-  }
-}
-
 /** Runs `fn`, then asserts that the functions logged no server_error meanwhile. */
 async function withoutServerErrors(fn: () => Promise<void>): Promise<void> {
-  const log = functionsLog()
+  const log = functionsLogFrom(testStack())
   await fn()
   // The functions' output reaches the file through a pipe: give the last lines a moment.
   await new Promise((resolve) => setTimeout(resolve, 200))
-  const lines = log.read().split('\n').filter((line) => line.includes('server_error'))
-  assertEquals(lines, [], `server_error logged in ${log.path}`)
+  assertNoBugLine(log.lines())
 }
 
 /** Asserts an error answer through the gateway: status, body, the contract's headers. */
