@@ -52,13 +52,17 @@ function post(path: string, body: string, headers: Record<string, string> = {}) 
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` })
 
+/** The access token of a new user's session. */
+async function newUserToken(): Promise<string> {
+  return (await loginUser(await createTestUser())).access_token
+}
+
 Deno.test({
   name:
     'B01/B02 POST /notes through the gateway: 4,000 characters of emoji, BMP letters or any mix, Python-escaped (up to 48 KB) or every character escaped -> 201, stored and read back unchanged; 4,001 -> 400 body: too long, nothing stored',
   ignore,
   async fn() {
-    const user = await createTestUser()
-    const { access_token: token } = await loginUser(user)
+    const token = await newUserToken()
     await withoutServerErrors(async () => {
       const cases = fc.sample(
         fc.tuple(
@@ -154,8 +158,7 @@ Deno.test({
     'B04/B05 through the gateway: charset="utf-8" and CHARSET=UTF-8 -> read; charset=utf-16 -> 415; Content-Encoding gzip or br -> 415 with Accept-Encoding: identity',
   ignore,
   async fn() {
-    const user = await createTestUser()
-    const { access_token: token } = await loginUser(user)
+    const token = await newUserToken()
     await withoutServerErrors(async () => {
       for (const type of ['application/json; charset="utf-8"', 'Application/JSON;CHARSET=UTF-8']) {
         const created = await post('notes', '{"body":"quoted"}', {
@@ -202,8 +205,7 @@ Deno.test({
   ignore,
   async fn() {
     const stack = testStack()
-    const user = await createTestUser()
-    const { access_token: token } = await loginUser(user)
+    const token = await newUserToken()
     await withoutServerErrors(async () => {
       for (const route of BODY_ROUTES) {
         const headers: Record<string, string> = {
@@ -238,8 +240,7 @@ Deno.test({
   ignore,
   async fn() {
     const stack = testStack()
-    const user = await createTestUser()
-    const { access_token: token } = await loginUser(user)
+    const token = await newUserToken()
     await withoutServerErrors(async () => {
       const cases: [string, string, string, string][] = [
         ['GET', 'health?verbose=1', 'verbose', DESCRIPTIONS.unknownParameter],
