@@ -21,7 +21,7 @@ import {
 import { createMeApp } from '../../functions/me/app.ts'
 import { closedPort } from '../_helpers/local_server.ts'
 import { eventually } from '../_helpers/poll.ts'
-import { insertSessions, tokenFor } from '../_helpers/db_faults.ts'
+import { insertSessions, tokenFor, withAdmin } from '../_helpers/db_faults.ts'
 import {
   callFunction,
   createTestUser,
@@ -55,13 +55,8 @@ function namedUrl(prefix: string, base = testStack().dbUrl): { url: string; name
 }
 
 /** A superuser connection straight to PostgreSQL, to watch and end the client's sessions. */
-async function admin<T>(work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = postgres(testStack().dbUrl, { max: 1, onnotice: () => {} })
-  try {
-    return await work(sql)
-  } finally {
-    await sql.end()
-  }
+function admin<T>(work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  return withAdmin(testStack(), work)
 }
 
 /** Ends, from the server side, every session with this application name. */

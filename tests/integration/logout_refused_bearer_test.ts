@@ -7,10 +7,10 @@
 import { assert, assertEquals } from '@std/assert'
 import fc from 'fast-check'
 import { decodeJwt, type JWTPayload } from 'jose'
-import postgres from 'postgres'
 import { closeDatabase } from '../../functions/_shared/db/database.ts'
 import { createLogoutApp } from '../../functions/logout/app.ts'
 import { assertAuthError, assertMe, assertNoEcho } from '../_helpers/assert_auth.ts'
+import { withAdmin } from '../_helpers/db_faults.ts'
 import { eventually } from '../_helpers/poll.ts'
 import {
   banUser,
@@ -69,13 +69,10 @@ async function account(others: number): Promise<Account> {
 
 /** The ids of the user's sessions in `auth.sessions`, sorted. */
 async function sessionRows(userId: string): Promise<string[]> {
-  const sql = postgres(testStack().dbUrl, { max: 1, onnotice: () => {} })
-  try {
+  return await withAdmin(testStack(), async (sql) => {
     const rows = await sql`select id from auth.sessions where user_id = ${userId} order by id`
     return rows.map((row) => String(row.id))
-  } finally {
-    await sql.end()
-  }
+  })
 }
 
 const nowS = () => Math.floor(Date.now() / 1000)
