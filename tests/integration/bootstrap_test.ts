@@ -7,6 +7,7 @@ import { assertEquals } from '@std/assert'
 import fc from 'fast-check'
 import postgres from 'postgres'
 import { bootstrapDatabase } from '../../supabase/local/bootstrap.ts'
+import { withScratchDatabase } from '../_helpers/scratch_database.ts'
 import { testStack } from '../_helpers/stack.ts'
 
 /** What an older stack's roles looked like: its own `create role` statements. */
@@ -36,15 +37,10 @@ Deno.test("the bootstrap run 1-3 times on a database, after roles drifted as an 
       fc.asyncProperty(
         fc.subarray(drifts),
         fc.integer({ min: 1, max: 3 }),
-        async (drift, runs) => {
-          const name = `edge_auth_bootstrap_${crypto.randomUUID().replaceAll('-', '')}`
-          await admin.unsafe(`create database ${name}`)
-          const url = new URL(testStack().dbUrl)
-          url.pathname = `/${name}`
-          const db = postgres(url.href, { max: 1, onnotice: () => {} })
-          try {
+        (drift, runs) =>
+          withScratchDatabase(admin, 'edge_auth_bootstrap', async (url, db) => {
             for (const statement of drift) await admin.unsafe(statement)
-            for (let i = 0; i < runs; i++) await bootstrapDatabase(url.href)
+            for (let i = 0; i < runs; i++) await bootstrapDatabase(url)
 
             const roles = await db`
               select rolname as name, rolcanlogin as login, rolinherit as inherit,
@@ -85,11 +81,7 @@ Deno.test("the bootstrap run 1-3 times on a database, after roles drifted as an 
               service_role: true,
             })
             assertEquals(await password(), before)
-          } finally {
-            await db.end()
-            await admin.unsafe(`drop database ${name}`)
-          }
-        },
+          }),
       ),
       { numRuns: 6 },
     )

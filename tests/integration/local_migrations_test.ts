@@ -9,6 +9,7 @@ import postgres from 'postgres'
 import { join } from 'node:path'
 import { applyMigrations } from '../../supabase/local/migrations.ts'
 import { repoRoot } from '../../supabase/local/paths.ts'
+import { withScratchDatabase } from '../_helpers/scratch_database.ts'
 import { testStack } from '../_helpers/stack.ts'
 
 /** Migration files whose statements need nothing; one of them, at `authAt`, needs auth.sessions. */
@@ -33,7 +34,6 @@ Deno.test('without the auth schema, the first migration needing it and every lat
           fc.tuple(fc.constant(count), fc.integer({ min: 0, max: count - 1 }))
         ),
         async ([count, authAt]) => {
-          const name = `edge_auth_migrations_${crypto.randomUUID().replaceAll('-', '')}`
           const workdir = await Deno.makeTempDir({ prefix: 'edge-auth-migrations-' })
           const dir = join(workdir, 'supabase', 'migrations')
           await Deno.mkdir(dir, { recursive: true })
@@ -41,48 +41,44 @@ Deno.test('without the auth schema, the first migration needing it and every lat
             join(repoRoot, 'supabase', 'config.toml'),
             join(workdir, 'supabase', 'config.toml'),
           )
-          await admin.unsafe(`create database ${name}`)
-          const url = new URL(testStack().dbUrl)
-          url.pathname = `/${name}`
-          const db = postgres(url.href, { max: 1, onnotice: () => {} })
           try {
-            const files = migrationFiles(count, authAt)
-            for (const [file, text] of Object.entries(files)) {
-              await Deno.writeTextFile(join(dir, file), text)
-            }
-            const names = Object.keys(files).sort()
-            const log = () => {}
+            await withScratchDatabase(admin, 'edge_auth_migrations', async (url, db) => {
+              const files = migrationFiles(count, authAt)
+              for (const [file, text] of Object.entries(files)) {
+                await Deno.writeTextFile(join(dir, file), text)
+              }
+              const names = Object.keys(files).sort()
+              const log = () => {}
 
-            const degraded = await applyMigrations(url.href, workdir, {
-              tolerateMissingAuth: true,
-              log,
+              const degraded = await applyMigrations(url, workdir, {
+                tolerateMissingAuth: true,
+                log,
+              })
+              assertEquals(degraded.applied, names.slice(0, authAt))
+              assertEquals(degraded.skipped.map((s) => s.file), names.slice(authAt))
+              const recorded = async () =>
+                (await db`select name from supabase_migrations.schema_migrations order by version`)
+                  .map((row) => row.name)
+              assertEquals(await recorded(), names.slice(0, authAt).map(stepName))
+
+              // Without the tolerance the start fails, naming the file.
+              await assertRejects(
+                () => applyMigrations(url, workdir, { tolerateMissingAuth: false, log }),
+                Error,
+                `Migration ${names[authAt]} failed`,
+              )
+
+              await db.unsafe('create schema auth; create table auth.sessions (id uuid)')
+              const full = await applyMigrations(url, workdir, {
+                tolerateMissingAuth: true,
+                log,
+              })
+              assertEquals(full.applied, names.slice(authAt))
+              assertEquals(full.skipped, [])
+              assertEquals(full.previously, authAt)
+              assertEquals(await recorded(), names.map(stepName))
             })
-            assertEquals(degraded.applied, names.slice(0, authAt))
-            assertEquals(degraded.skipped.map((s) => s.file), names.slice(authAt))
-            const recorded = async () =>
-              (await db`select name from supabase_migrations.schema_migrations order by version`)
-                .map((row) => row.name)
-            assertEquals(await recorded(), names.slice(0, authAt).map(stepName))
-
-            // Without the tolerance the start fails, naming the file.
-            await assertRejects(
-              () => applyMigrations(url.href, workdir, { tolerateMissingAuth: false, log }),
-              Error,
-              `Migration ${names[authAt]} failed`,
-            )
-
-            await db.unsafe('create schema auth; create table auth.sessions (id uuid)')
-            const full = await applyMigrations(url.href, workdir, {
-              tolerateMissingAuth: true,
-              log,
-            })
-            assertEquals(full.applied, names.slice(authAt))
-            assertEquals(full.skipped, [])
-            assertEquals(full.previously, authAt)
-            assertEquals(await recorded(), names.map(stepName))
           } finally {
-            await db.end()
-            await admin.unsafe(`drop database ${name}`)
             await Deno.remove(workdir, { recursive: true })
           }
         },
