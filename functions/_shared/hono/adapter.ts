@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type Env, type Handler, Hono, type MiddlewareHandler } from 'hono'
+import { type Context, type Env, type Handler, Hono, type MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { matchedRoutes } from 'hono/route'
 import {
@@ -78,14 +78,19 @@ export function createFunctionApp<E extends Env = Env>(
   // (about 1 ms): that one also matches `/<name>/` for `/<name>`, and paths are exact here.
   const app = new Hono<E>().basePath(`/${name}`) as unknown as Hono<E>
   const cors = createCors({ origins: options.corsOrigins, methods: options.methods })
-  // CORS and the security headers, on every response, errors included.
+  const queryRefusal = queryRule(name, options.query ?? {})
+  // CORS and the security headers, on every response, errors included; then the query rule, in
+  // the same layer (each layer costs every request a promise), its refusal rendered here so that
+  // it gets the headers too.
   app.use('*', async (c, next) => {
     const decision = cors(c.req.raw)
     if (decision.answer) return decision.answer
-    await next()
+    // Nearly every request has no query: nothing to parse or look up.
+    const refusal = c.req.url.includes('?') ? await queryRefusal(c) : undefined
+    if (refusal === undefined) await next()
+    else c.res = refusal
     for (const [header, value] of decision.headers) c.res.headers.set(header, value)
   })
-  app.use('*', queryRule(name, options.query ?? {}))
   app.onError((error) => renderError(name, error))
   app.notFound(() => errorResponse(new ApiError(404, 'not_found', 'notFound')))
   return app
@@ -214,28 +219,31 @@ const ROUTE_KEY = /^[A-Z]+ \/\S*$/
  * `tokenInQuery`, or `multipleMethods` beside a header, or what a faulty header deserves first),
  * so `access_token` gets that answer rather than a generic one. Requests that match no route
  * pass on to the 404 or 405.
+ *
+ * @returns for a request, the rendered refusal, or undefined when the rule lets it pass
  */
 function queryRule(
   name: string,
   query: Readonly<Record<string, readonly string[]>>,
-): MiddlewareHandler {
+): (c: Context) => Promise<Response | undefined> {
   for (const key of Object.keys(query)) {
     if (!ROUTE_KEY.test(key)) throw new TypeError(`createFunctionApp: bad query key ${key}`)
   }
   const base = `/${name}`
-  return async (c, next) => {
-    // Nearly every request has no query: nothing to parse or look up.
-    const parameters = c.req.url.includes('?') ? queryParameters(c.req.url) : undefined
-    const route = parameters?.size ? answeringRoute(matchedRoutes(c)) : undefined
-    if (parameters && route) {
+  return async (c) => {
+    const parameters = queryParameters(c.req.url)
+    const route = parameters.size ? answeringRoute(matchedRoutes(c)) : undefined
+    if (route === undefined) return undefined
+    try {
       if (parameters.has('access_token')) {
         await extractBearer(c.req.raw)
         throw badCredentialRequest('tokenInQuery')
       }
       const path = route.path.slice(base.length) || '/'
       assertQueryParameters(parameters, query[`${route.method} ${path}`])
+    } catch (error) {
+      return renderError(name, error)
     }
-    await next()
   }
 }
 
