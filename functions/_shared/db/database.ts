@@ -7,7 +7,6 @@
 import type postgres from 'postgres'
 import { type Config, ConfigError, DEFAULT_DB_TIMEOUT_MS } from '../core/config.ts'
 import { isConflict } from './database_errors.ts'
-import { loadPostgres } from './postgres_pool.ts'
 import {
   adoptedOptions,
   connectionSettings,
@@ -86,12 +85,11 @@ export function createDatabaseClient(url: string, settings: Partial<SqlSettings>
   // `sslrootcert` is read once, when the first connection opens (again after a failed read).
   let ssl: Promise<SslOption> | undefined
   return createSql(async (session) => {
-    const postgres = await loadPostgres()
     ssl ??= sslOption(connection).catch((error) => {
       ssl = undefined
       throw error
     })
-    return postgres(postgresOptions(connection, await ssl, session))
+    return postgresOptions(connection, await ssl, session)
   }, { ...POOL, timeoutMs: DEFAULT_DB_TIMEOUT_MS, ...settings })
 }
 
@@ -115,10 +113,7 @@ export function withDeadlines(client: DatabaseClient, timeoutMs: number): Sql {
   if (byBudget === undefined) adopted.set(client, byBudget = new Map())
   let sql = byBudget.get(timeoutMs)
   if (sql === undefined) {
-    sql = createSql(async (session) => {
-      const postgres = await loadPostgres()
-      return postgres(adoptedOptions(client.options, session))
-    }, { ...POOL, timeoutMs })
+    sql = createSql((session) => adoptedOptions(client.options, session), { ...POOL, timeoutMs })
     byBudget.set(timeoutMs, sql)
   }
   return sql

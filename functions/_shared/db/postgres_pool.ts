@@ -39,8 +39,13 @@ export interface PoolSettings {
   readonly idleTimeoutMs: number
 }
 
-/** Opens the postgres.js client of one connection; nothing connects before its first query. */
-export type OpenClient = (session: SessionOptions) => Promise<postgres.Sql>
+/**
+ * The postgres.js options of one connection (`max: 1`), given what the connection reports to
+ * the pool; the pool makes the client, which connects on its first query.
+ */
+export type ClientOptions = (session: SessionOptions) => PostgresOptions | Promise<PostgresOptions>
+
+type PostgresOptions = postgres.Options<Record<string, postgres.PostgresType>>
 
 /** One pooled connection, owned by one caller at a time. */
 export interface Connection {
@@ -72,7 +77,7 @@ class PooledConnection implements Connection {
 
 /** Connections to one database. */
 export class ConnectionPool {
-  #open: OpenClient
+  #options: ClientOptions
   #settings: PoolSettings
   #idle: PooledConnection[] = []
   #live = new Set<PooledConnection>()
@@ -81,11 +86,11 @@ export class ConnectionPool {
   #ended = false
 
   /**
-   * @param open opens the client of one connection
+   * @param options the options of one connection
    * @param settings how many connections, for how long
    */
-  constructor(open: OpenClient, settings: PoolSettings) {
-    this.#open = open
+  constructor(options: ClientOptions, settings: PoolSettings) {
+    this.#options = options
     this.#settings = settings
   }
 
@@ -158,12 +163,15 @@ export class ConnectionPool {
     this.#opening++
     const connection = new PooledConnection()
     try {
-      connection.sql = await this.#open({
-        onclose: () => {
-          connection.lost = true
-        },
-        idleTimeoutSeconds: this.#settings.idleTimeoutMs / 1000,
-      })
+      const postgres = await loadPostgres()
+      connection.sql = postgres(
+        await this.#options({
+          onclose: () => {
+            connection.lost = true
+          },
+          idleTimeoutSeconds: this.#settings.idleTimeoutMs / 1000,
+        }),
+      )
     } catch (error) {
       this.#wakeOne()
       throw error

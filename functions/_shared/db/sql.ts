@@ -13,10 +13,10 @@ import { DEFAULT_DB_TIMEOUT_MS } from '../core/config.ts'
 import { DatabaseTimeoutError, isDatabaseUnavailable } from './database_errors.ts'
 import { type RawResult, rowsOf } from './postgres_rows.ts'
 import {
+  type ClientOptions,
   type Connection,
   ConnectionPool,
   loadPostgres,
-  type OpenClient,
   type PoolSettings,
   type Postgres,
 } from './postgres_pool.ts'
@@ -93,12 +93,12 @@ type Run = (text: string, parameters: unknown[]) => Promise<Row[]>
 /**
  * Creates a client with its own pool. Nothing loads or connects until the first query.
  *
- * @param open opens the postgres.js client of one connection
+ * @param options the postgres.js options of one connection
  * @param settings the pool's size and idle timeout, the time budget of a query or transaction
  * @returns the client
  */
-export function createSql(open: OpenClient, settings: SqlSettings): Sql {
-  const pool = new ConnectionPool(open, settings)
+export function createSql(options: ClientOptions, settings: SqlSettings): Sql {
+  const pool = new ConnectionPool(options, settings)
   const timeoutMs = settings.timeoutMs ?? DEFAULT_DB_TIMEOUT_MS
   const sql = queryable((text, parameters) =>
     withConnection(pool, timeoutMs, (connection) => statement(connection.sql, text, parameters))
