@@ -1,7 +1,8 @@
 /**
- * The one bounded cache: a least-recently-used map with a bound on entries and, optionally, on
- * the bytes its entries are reckoned to hold. The verified-token cache and the session check's
- * caches are built on it, so every cache of an instance has a memory bound.
+ * The one bounded cache: a map with a bound on entries and, optionally, on the bytes its entries
+ * are reckoned to hold, evicting the least recently used entry first as a second-chance (CLOCK)
+ * cache does. The verified-token cache and the session check's caches are built on it, so every
+ * cache of an instance has a memory bound.
  *
  * @module
  */
@@ -18,9 +19,9 @@ export interface BoundedCacheOptions<K, V> {
   onRemove?: (key: K, value: V) => void
 }
 
-/** A bounded least-recently-used map. */
+/** A bounded map that evicts the least recently used entries first. */
 export interface BoundedCache<K, V> {
-  /** The value of a key, refreshed as most recently used; undefined on a miss. */
+  /** The value of a key, marked as used since its last turn; undefined on a miss. */
   get(key: K): V | undefined
   /** True when the key is held; does not refresh it. */
   has(key: K): boolean
@@ -47,10 +48,13 @@ export interface BoundedCache<K, V> {
  */
 export function createBoundedCache<K, V>(options: BoundedCacheOptions<K, V>): BoundedCache<K, V> {
   const { maxEntries, maxBytes = Infinity, sizeOf = () => 0, onRemove } = options
-  // A Map iterates in insertion order: re-inserting on each hit makes the first key the LRU one.
-  const entries = new Map<K, { value: V; bytes: number }>()
-  // The LRU key is the next one this iterator yields: Map iterators are live and only move
-  // forward, and every key behind it was evicted or re-inserted at the end. A new `keys()` per
+  // A Map iterates in insertion order, oldest first. A hit only marks its entry used: moving it
+  // to the end on every hit (a delete and a set) would cost each cached request two more hash
+  // operations on keys as long as a token. Eviction gives a used entry a second chance instead:
+  // it moves to the end, unmarked, and the next oldest is tried.
+  const entries = new Map<K, { value: V; bytes: number; used: boolean }>()
+  // The oldest key is the next one this iterator yields: Map iterators are live and only move
+  // forward, and every key behind it was evicted or moved to the end. A new `keys()` per
   // eviction would instead step over every deleted slot at the front of the table each time,
   // about 3.6 µs per miss at 10,000 entries, a few % of a cold token verification.
   let oldest: Iterator<K> | undefined
@@ -64,22 +68,34 @@ export function createBoundedCache<K, V>(options: BoundedCacheOptions<K, V>): Bo
     onRemove?.(key, entry.value)
   }
 
-  function evictOldest(): void {
+  function nextOldest(): IteratorResult<K> {
     let next = oldest?.next()
     if (next === undefined || next.done) {
       // First eviction, or the iterator ran off the end while the map was empty behind it.
       oldest = entries.keys()
       next = oldest.next()
     }
-    if (!next.done) remove(next.value)
+    return next
+  }
+
+  // Evicts the oldest entry not used since its last turn, never `kept` (the one just stored,
+  // which would otherwise go first whenever every other entry is in use).
+  function evictOldest(kept: K): void {
+    // Ends: each turn unmarks an entry, so within two passes an unmarked one comes up.
+    for (let next = nextOldest(); !next.done; next = nextOldest()) {
+      const entry = entries.get(next.value)!
+      if (!entry.used && next.value !== kept) return remove(next.value)
+      entry.used = false
+      entries.delete(next.value)
+      entries.set(next.value, entry)
+    }
   }
 
   return {
     get(key) {
       const entry = entries.get(key)
       if (entry === undefined) return undefined
-      entries.delete(key)
-      entries.set(key, entry)
+      entry.used = true
       return entry.value
     },
     has: (key) => entries.has(key),
@@ -87,9 +103,9 @@ export function createBoundedCache<K, V>(options: BoundedCacheOptions<K, V>): Bo
       const size = sizeOf(key, value)
       remove(key)
       if (maxEntries === 0 || size > maxBytes) return
-      entries.set(key, { value, bytes: size })
+      entries.set(key, { value, bytes: size, used: false })
       bytes += size
-      while (entries.size > maxEntries || bytes > maxBytes) evictOldest()
+      while (entries.size > maxEntries || bytes > maxBytes) evictOldest(key)
     },
     delete: remove,
     deleteWhere(predicate) {

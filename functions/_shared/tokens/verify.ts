@@ -18,7 +18,7 @@ import { isUuid } from '../core/uuid.ts'
 import { type KeyStore, KeysUnavailableError } from '../keys/key_store.ts'
 import { isCompactJws } from './bearer.ts'
 import { type AuthContext, type SupabaseClaims, toAuthContext } from './identity.ts'
-import { createTokenCache } from './token_cache.ts'
+import { createTokenCache, type TokenCacheEntry } from './token_cache.ts'
 
 /** Options of {@linkcode Verifier.verifyIgnoringExpiry}. */
 export interface IgnoringExpiryOptions {
@@ -32,15 +32,20 @@ export interface Verifier {
    * Verifies a token, returning its identity (at once for a cached token, a promise otherwise);
    * throws, or rejects with, the {@linkcode ApiError} to answer.
    */
-  verify(token: string): AuthContext | Promise<AuthContext>
+  verify(token: string, cached?: CachedToken): AuthContext | Promise<AuthContext>
   /**
-   * Whether `token` verified before and is still cached: such a string is known to be a compact
-   * JWS within the size cap, so its syntax need not be checked again.
+   * The cache's entry for a token verified before under a key still in the key set (its `exp`
+   * not judged yet), in one lookup; undefined otherwise. Such a string is known to be a compact
+   * JWS within the size cap, so its syntax need not be checked again, and handing the entry to
+   * `verify` spares it a second lookup.
    */
-  isCached(token: string): boolean
+  lookup(token: string): CachedToken | undefined
   /** Like `verify`, but accepts a token whose only fault is a past `exp` (for logout). */
   verifyIgnoringExpiry(token: string, options?: IgnoringExpiryOptions): Promise<AuthContext>
 }
+
+/** A verified token's entry in the verifier's cache, as {@linkcode Verifier.lookup} gives it. */
+export type CachedToken = TokenCacheEntry<AuthContext>
 
 const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'role', 'session_id']
 
@@ -114,23 +119,26 @@ export function createVerifier(
     return [claims, result.protectedHeader.kid]
   }
 
-  /** The cached identity of a token still valid at `at`, without a turn of the event loop. */
-  function cached(token: string, at: number): AuthContext | undefined {
+  function lookup(token: string): CachedToken | undefined {
     const hit = cache.get(token)
-    if (hit === undefined) return undefined
+    if (hit === undefined || hit.kid === undefined || keys.isCurrent(hit.kid)) return hit
+    cache.delete(token)
+    return undefined
+  }
+
+  /** The cached identity of a token still valid at `at`, without a turn of the event loop. */
+  function fromCache(token: string, hit: CachedToken, at: number): AuthContext {
     // Same rule as jose: expired once exp <= now - tolerance, in whole seconds.
     if (hit.exp <= Math.floor(at / 1000) - tolerance) {
       cache.delete(token)
       throw invalidToken('tokenExpired')
     }
-    if (hit.kid === undefined || keys.isCurrent(hit.kid)) return hit.value
-    cache.delete(token)
-    return undefined
+    return hit.value
   }
 
-  function verify(token: string): AuthContext | Promise<AuthContext> {
+  function verify(token: string, cached = lookup(token)): AuthContext | Promise<AuthContext> {
     const at = clock.now()
-    return cached(token, at) ?? verifyAndCache(token, at)
+    return cached === undefined ? verifyAndCache(token, at) : fromCache(token, cached, at)
   }
 
   async function verifyAndCache(token: string, at: number): Promise<AuthContext> {
@@ -160,7 +168,7 @@ export function createVerifier(
     }
   }
 
-  return { verify, verifyIgnoringExpiry, isCached: (token) => cache.has(token) }
+  return { verify, verifyIgnoringExpiry, lookup }
 }
 
 // jose's codes for failures of the token itself.
