@@ -3,7 +3,8 @@
 // kinds of credential (a bearer that is present but invalid never falls through; an API key in the
 // bearer slot is not a user credential), driven through `app.request()`.
 import { assert, assertEquals, assertRejects } from '@std/assert'
-import { createApiKeyMatcher, isApiKeyBearer } from '../../functions/_shared/auth/api_keys.ts'
+import { createApiKeyMatcher } from '../../functions/_shared/auth/api_keys.ts'
+import { isApiKeyToken } from '../../functions/_shared/tokens/api_key_token.ts'
 import { timingSafeEqual } from '../../functions/_shared/core/timing_safe.ts'
 import { type AcceptedCredential, createAuth } from '../../functions/_shared/auth/authenticate.ts'
 import { ConfigError } from '../../functions/_shared/core/config.ts'
@@ -187,17 +188,16 @@ Deno.test('a requirement naming a key the configuration lacks -> ConfigError nam
   assertEquals((await response.json()).error, 'server_misconfigured')
 })
 
-Deno.test('isApiKeyBearer: Bearer sb_… and role-only anon/service_role JWTs -> true; user tokens, other schemes, no header -> false', async () => {
-  assert(isApiKeyBearer(`Bearer ${SECRET}`))
-  assert(isApiKeyBearer(`bearer  ${PUBLISHABLE}`))
-  assert(isApiKeyBearer(`Bearer ${serviceRoleJwt}`))
-  assert(isApiKeyBearer(`Bearer ${await sign(key, { role: 'anon', iss: 'supabase-demo' })}`))
-  assert(!isApiKeyBearer(`Bearer ${userToken}`))
+Deno.test('isApiKeyToken: sb_… and role-only anon/service_role JWTs -> true; user tokens and other strings -> false', async () => {
+  assert(isApiKeyToken(SECRET))
+  assert(isApiKeyToken(PUBLISHABLE))
+  assert(isApiKeyToken(serviceRoleJwt))
+  assert(isApiKeyToken(await sign(key, { role: 'anon', iss: 'supabase-demo' })))
+  assert(!isApiKeyToken(userToken))
   // A role claim alone does not make a user's token an API key.
-  assert(!isApiKeyBearer(`Bearer ${await sign(key, claims({ role: 'service_role' }))}`))
-  assert(!isApiKeyBearer(`Basic ${btoa('a:b')}`))
-  assert(!isApiKeyBearer('Bearer not-a-jwt'))
-  assert(!isApiKeyBearer(null))
+  assert(!isApiKeyToken(await sign(key, claims({ role: 'service_role' }))))
+  assert(!isApiKeyToken('not-a-jwt'))
+  assert(!isApiKeyToken(''))
 })
 
 Deno.test('[user, secret]: a valid user token -> user; only the secret key in apikey -> secret "default"; a valid token with the secret key -> user (first in order)', async () => {

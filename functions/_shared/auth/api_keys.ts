@@ -13,7 +13,6 @@
  */
 import { API_KEY_VARIABLES, type ApiKeys, ConfigError } from '../core/config.ts'
 import { timingSafeEqual } from '../core/timing_safe.ts'
-import { isApiKeyToken } from '../tokens/api_key_token.ts'
 
 /** The two kinds of project API key. */
 export type ApiKeyKind = 'secret' | 'publishable'
@@ -113,18 +112,6 @@ export function createApiKeyMatcher(keys: ApiKeys): ApiKeyMatcher {
       return matched
     },
   }
-}
-
-/**
- * Whether an `Authorization` value carries a project API key rather than a user's access token
- * (see {@linkcode isApiKeyToken}).
- *
- * @param authorization the request's `Authorization` header
- * @returns true for an API key in the bearer slot
- */
-export function isApiKeyBearer(authorization: string | null): boolean {
-  const match = authorization === null ? null : /^bearer +(\S+)$/i.exec(authorization)
-  return match !== null && isApiKeyToken(match[1]!)
 }
 
 async function hmac(key: CryptoKey, value: string): Promise<Uint8Array> {

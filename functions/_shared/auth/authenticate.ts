@@ -22,12 +22,7 @@ import { type DatabaseClient, databaseFor } from '../db/database.ts'
 import { createInlineKeyStore } from '../keys/inline_keys.ts'
 import type { KeyStore } from '../keys/key_store.ts'
 import { createRemoteKeyStore } from '../keys/remote_keys.ts'
-import {
-  type ApiKeyKind,
-  type ApiKeyRequirement,
-  createApiKeyMatcher,
-  isApiKeyBearer,
-} from './api_keys.ts'
+import { type ApiKeyKind, type ApiKeyRequirement, createApiKeyMatcher } from './api_keys.ts'
 import { createSessionChecker } from '../sessions/session_check.ts'
 import { databaseRevocationFeed, databaseSessionStore } from '../sessions/session_store.ts'
 import { isApiKeyToken } from '../tokens/api_key_token.ts'
@@ -89,15 +84,14 @@ export interface AuthDeps extends ServiceDeps {
 /** The authentication services of one instance. */
 export interface Auth {
   /**
-   * The caller of a request under a policy: at once for a cached token with a fresh session
-   * answer (the common case, without a turn of the microtask queue), else a promise. Either way
-   * `await` gives the identity.
+   * The caller of a request under a policy. A cached token with a fresh session answer (the
+   * common case) takes one lookup of the token cache and one of the session cache.
    *
-   * @throws {ApiError} 401 without credentials or with a bad token or a dead session, 400 for a
-   * malformed request, 403 when the policy refuses, 503 when keys or the session store are
-   * unavailable (thrown, or the promise rejects with it)
+   * @throws {ApiError} (the promise rejects with it) 401 without credentials or with a bad token
+   * or a dead session, 400 for a malformed request, 403 when the policy refuses, 503 when keys or
+   * the session store are unavailable
    */
-  authenticate(request: Request, policy: AuthPolicy): AuthContext | Promise<AuthContext>
+  authenticate(request: Request, policy: AuthPolicy): Promise<AuthContext>
   /**
    * The caller of a request that may carry one of several kinds of credential, tried in the
    * order of `accepted`; the first that matches decides:
@@ -223,75 +217,62 @@ export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
     clock,
   })
 
-  // A cached token with a fresh session answer, the common case, is answered without a turn of
-  // the microtask queue and with one lookup of the token cache: each costs a measurable share of
-  // a request that does nothing else.
-  function authenticate(
+  async function authenticate(request: Request, policy: AuthPolicy): Promise<AuthContext> {
+    // Without keys accepted there is always a user, or a refusal.
+    return (await authenticateUser(request, policy, false))!
+  }
+
+  /**
+   * The user of a request's bearer, or, when `keysAccepted` and the bearer is a project key
+   * rather than a user's token, undefined (the caller tries the keys). Whether the bearer is a
+   * key is decided here, once per request, and only for a token not already cached (a cached
+   * token verified as a user's).
+   */
+  async function authenticateUser(
     request: Request,
     policy: AuthPolicy,
-  ): AuthContext | Promise<AuthContext> {
+    keysAccepted: boolean,
+  ): Promise<AuthContext | undefined> {
     let cached: CachedToken | undefined
-    const extracted = extractBearer(
-      request,
-      (token) => (cached = verifier.lookup(token)) !== undefined,
-    )
-    if (typeof extracted !== 'string') {
-      // Looked up again: the key set may have changed while the body was read.
-      return extracted.then((token) => admit(request, token, policy, verifier.lookup(token)))
-    }
-    return admit(request, extracted, policy, cached)
-  }
-
-  function admit(
-    request: Request,
-    token: string,
-    policy: AuthPolicy,
-    cached: CachedToken | undefined,
-  ): AuthContext | Promise<AuthContext> {
-    // A cached token is a verified user token, never a project key: it is not decoded again for
-    // the two rules below (supabase-js sends `apikey` on every call).
-    const maybeKey = cached === undefined
-    // A key in `apikey` and as the bearer (a signed-out supabase-js; older gateways put its role
-    // JWT there): the caller has no user session, which is what they are told.
-    if (maybeKey && request.headers.has('apikey') && isApiKeyToken(token)) throw noCredentials()
-    // A key sent as the bearer, and refused as a token: the refusal says where a key belongs.
-    const hint = (error: unknown) =>
-      maybeKey && error instanceof ApiError && error.status === 401 && isApiKeyToken(token)
-        ? invalidToken('apiKeyAsBearer', error)
-        : error
-    let verified
+    let token
     try {
-      verified = policy.allowExpired
-        ? verifier.verifyIgnoringExpiry(token)
-        : verifier.verify(token, cached)
+      const extracted = extractBearer(request, (t) => (cached = verifier.lookup(t)) !== undefined)
+      // Looked up again after a body was read: the key set may have changed meanwhile.
+      if (typeof extracted !== 'string') cached = undefined
+      token = await extracted
     } catch (error) {
-      throw hint(error)
+      // `sb_…` in the bearer slot is refused by the syntax rules: a key, when keys are accepted.
+      if (keysAccepted && error instanceof ApiError && error.descriptionKey === 'apiKeyAsBearer') {
+        return undefined
+      }
+      throw error
     }
-    if (verified instanceof Promise) {
-      return verified.then((context) => authorize(context, policy), (error) => {
-        throw hint(error)
-      })
+    const keyAsBearer = cached === undefined && isApiKeyToken(token)
+    if (keyAsBearer) {
+      if (keysAccepted) return undefined
+      // A key in `apikey` and as the bearer (a signed-out supabase-js; older gateways put its
+      // role JWT there): the caller has no user session, which is what they are told.
+      if (request.headers.has('apikey')) throw noCredentials()
     }
-    return authorize(verified, policy)
-  }
-
-  function authorize(
-    context: AuthContext,
-    policy: AuthPolicy,
-  ): AuthContext | Promise<AuthContext> {
+    let context
+    try {
+      context = policy.allowExpired
+        ? await verifier.verifyIgnoringExpiry(token)
+        : await verifier.verify(token, cached)
+    } catch (error) {
+      // A key sent as the bearer, and refused as a token: the refusal says where a key belongs.
+      if (keyAsBearer && error instanceof ApiError && error.status === 401) {
+        throw invalidToken('apiKeyAsBearer', error)
+      }
+      throw error
+    }
     const { user, session } = context
     if (user.role !== (policy.role ?? 'authenticated')) throw insufficientScope('roleNotAllowed')
     if (user.is_anonymous && !policy.allowAnonymous) throw insufficientScope('anonymousNotAllowed')
     if (policy.aal === 'aal2' && user.aal !== 'aal2') throw insufficientScope('mfaRequired')
-    if (policy.session !== 'check') return context
-    const active = sessions.isActive(session.id, user.id)
-    if (active instanceof Promise) {
-      return active.then((live) => {
-        if (!live) throw invalidToken('sessionRevoked')
-        return context
-      })
+    if (policy.session === 'check' && !(await sessions.isActive(session.id, user.id))) {
+      throw invalidToken('sessionRevoked')
     }
-    if (!active) throw invalidToken('sessionRevoked')
     return context
   }
 
@@ -305,20 +286,17 @@ export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
     const takesUser = requirements.length < accepted.length
     for (const kind of accepted) {
       if (kind === 'user') {
-        if (requirements.length > 0 && isApiKeyBearer(request.headers.get('Authorization'))) {
-          continue
-        }
+        const keysAccepted = requirements.length > 0
         try {
-          return { kind: 'user', context: await authenticate(request, policy) }
+          const context = await authenticateUser(request, policy, keysAccepted)
+          if (context !== undefined) return { kind: 'user', context }
         } catch (error) {
           // `unauthorized` is "no bearer at all": another kind may still match.
-          if (
-            requirements.length > 0 && error instanceof ApiError && error.code === 'unauthorized'
-          ) {
-            continue
+          if (!keysAccepted || !(error instanceof ApiError) || error.code !== 'unauthorized') {
+            throw error
           }
-          throw error
         }
+        continue
       }
       const requirement = toRequirement(kind)
       const name = await apiKeys.match(request, requirement)

@@ -1,14 +1,20 @@
 /**
  * The one error type of edge-auth and the fixed list of texts it may carry.
  *
- * Every failure a function reports is an {@linkcode ApiError}; `app_factory.ts` renders it in the
- * single JSON shape of the contract. Descriptions come from {@linkcode DESCRIPTIONS} only, so no
+ * Every failure a function reports is an {@linkcode ApiError}, a Hono `HTTPException` whose
+ * `getResponse()` is the contract's single JSON shape with its `WWW-Authenticate`, `Retry-After`
+ * and `Allow` headers: any Hono app renders it correctly with its default error handler, no
+ * `onError` of ours needed. (Hono's exception is a plain `Error` subclass; nothing else of Hono
+ * comes with it.) Descriptions come from {@linkcode DESCRIPTIONS} only, so no
  * token, claim, password or upstream message can ever be interpolated into a response; the one
  * name a caller chooses that a description shows, a query parameter's, is shown percent-encoded
  * and cut short ({@linkcode safeName}), and never its value.
  *
  * @module
  */
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { errorResponse } from '../http/responses.ts'
 
 /** The realm of every `WWW-Authenticate` challenge: a constant, never derived from the request. */
 export const REALM = 'edge-auth'
@@ -127,9 +133,9 @@ export interface ApiErrorOptions {
  * throw new ApiError(401, 'invalid_token', 'tokenExpired', { challenge: 'bearer-error' })
  * ```
  */
-export class ApiError extends Error {
+export class ApiError extends HTTPException {
   /** HTTP status. */
-  readonly status: number
+  override readonly status: ContentfulStatusCode
   /** The `error` member of the body. */
   readonly code: ErrorCode
   /** Key of the fixed `error_description`. */
@@ -150,12 +156,12 @@ export class ApiError extends Error {
    * @param options challenge, Retry-After, Allow and the logged cause
    */
   constructor(
-    status: number,
+    status: ContentfulStatusCode,
     code: ErrorCode,
     descriptionKey: DescriptionKey,
     options: ApiErrorOptions = {},
   ) {
-    super(`${code}: ${DESCRIPTIONS[descriptionKey]}`, { cause: options.cause })
+    super(status, { message: `${code}: ${DESCRIPTIONS[descriptionKey]}`, cause: options.cause })
     this.name = 'ApiError'
     this.status = status
     this.code = code
@@ -170,6 +176,14 @@ export class ApiError extends Error {
   get description(): string {
     const text = DESCRIPTIONS[this.descriptionKey]
     return this.field === undefined ? text : `${safeName(this.field)}: ${text}`
+  }
+
+  /**
+   * The response this failure is: `{"error","error_description"}` with the headers that go with
+   * it. Hono's default error handler answers with it.
+   */
+  override getResponse(): Response {
+    return errorResponse(this)
   }
 }
 

@@ -170,8 +170,7 @@ const notAllowedHandlers = new WeakSet<Handler>()
 export function requireUser(auth: Auth, policy: AuthPolicy): MiddlewareHandler<AuthEnv> {
   if (policy.session === 'check') auth.declareSessionCheck()
   return createMiddleware<AuthEnv>(async (c, next) => {
-    const context = auth.authenticate(c.req.raw, policy)
-    c.set('auth', context instanceof Promise ? await context : context)
+    c.set('auth', await auth.authenticate(c.req.raw, policy))
     await next()
   })
 }
