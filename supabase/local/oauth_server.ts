@@ -24,6 +24,9 @@ export function oauthServerEnv(demoUrl: string): Record<string, string> {
     GOTRUE_OAUTH_SERVER_ALLOW_DYNAMIC_REGISTRATION: 'true',
     GOTRUE_OAUTH_SERVER_AUTHORIZATION_PATH: consentPath,
     GOTRUE_OAUTH_SERVER_AUTHORIZATION_TTL: '10m',
+    // The consent page calls the auth API from the browser with supabase-js, which sends
+    // `apikey`; the hosted gateway answers those preflights itself, the auth server must allow it.
+    GOTRUE_CORS_ALLOWED_HEADERS: 'apikey',
   }
 }
 
