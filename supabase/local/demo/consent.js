@@ -46,7 +46,6 @@ async function main() {
   }
   /** @type {DemoConfig} */
   const config = await (await fetch('/config.json')).json()
-  // deno-lint-ignore no-explicit-any
   const supabase = /** @type {any} */ (globalThis).supabase.createClient(
     config.apiUrl,
     config.publishableKey,
