@@ -17,6 +17,7 @@
 import type { ProjectKeys } from './keys.ts'
 import { errorResponse, jsonResponse, timingSafeEqual } from './responses.ts'
 import { withoutHopByHop } from './hop_by_hop.ts'
+import { isOAuthClientRoute, rootMetadataTarget } from './oauth_server.ts'
 
 /** The test-control hook of the gateway. */
 export interface GatewayControl {
@@ -257,7 +258,9 @@ async function route(
   }
   if (path === '/auth/v1' || path.startsWith('/auth/v1/')) {
     const rest = path.slice('/auth/v1'.length) || '/'
-    const isPublic = (request.method === 'GET' || request.method === 'HEAD') && rest === jwksPath
+    const isPublic =
+      ((request.method === 'GET' || request.method === 'HEAD') && rest === jwksPath) ||
+      isOAuthClientRoute(request.method, rest)
     // CORS preflights never carry credentials; the auth server answers them itself.
     if (!isPublic && !isPreflight) {
       if (!apiKey) return errorResponse(401, 'invalid_api_key', 'No API key found in request')
@@ -274,6 +277,17 @@ async function route(
       )
     }
     return await proxy(request, `${upstream}${rest}${url.search}`, headersFor())
+  }
+  // RFC 8414 discovery of the issuer `/auth/v1`: public, like the auth server's own copy.
+  const metadataTarget = rootMetadataTarget(path)
+  if (metadataTarget !== null && (request.method === 'GET' || request.method === 'HEAD')) {
+    const upstream = options.authUpstream()
+    if (!upstream) {
+      return errorResponse(503, 'auth_server_unavailable', 'The auth server is not running', {
+        'Retry-After': '1',
+      })
+    }
+    return await proxy(request, `${upstream}${metadataTarget}`, headersFor())
   }
   if (path.startsWith('/functions/v1/') && path.length > '/functions/v1/'.length) {
     // Functions need no API key (each checks its own credentials), but a disabled one is refused.

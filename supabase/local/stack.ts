@@ -14,6 +14,7 @@ import { bootstrapDatabase } from './bootstrap.ts'
 import { createControl } from './control.ts'
 import { type DemoServer, startDemoServer } from './demo_server.ts'
 import { demoUser, ensureDemoUser } from './demo_user.ts'
+import { oauthServerEnv } from './oauth_server.ts'
 import { functionsEnvironment, FunctionsHost } from './functions_process.ts'
 import { resolveFunctionsRuntime } from './functions_runtime.ts'
 import { type Gateway, startGateway } from './gateway.ts'
@@ -222,7 +223,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Local
         externalUrl: issuer,
         jwtExp,
         keys,
-        env: options.authEnv,
+        env: { ...oauthServerEnv(`http://127.0.0.1:${ports.demo}`), ...options.authEnv },
         log,
       })
       : null

@@ -1,0 +1,86 @@
+/**
+ * `POST /mcp`: an MCP server over Streamable HTTP (stateless, JSON answers) with tools over the
+ * caller's notes, behind `requireUser` with the session check; `GET /mcp/.well-known/oauth-
+ * protected-resource`: its RFC 9728 metadata, public. Every 401 names that metadata in its
+ * challenge, which is where an MCP client starts OAuth discovery.
+ *
+ * Prototype: which OAuth clients and scopes a route accepts is not decided here yet; any token
+ * the session check accepts (a user's own or an OAuth client's) reaches the tools.
+ *
+ * @module
+ */
+import type { Hono } from 'hono'
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
+import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
+import type { Config } from '../_shared/core/config.ts'
+import { databaseFor } from '../_shared/db/database.ts'
+import {
+  type AuthEnv,
+  createFunctionApp,
+  methodNotAllowed,
+  requireUser,
+} from '../_shared/hono/adapter.ts'
+import { anyOriginHeaders } from '../_shared/http/cors.ts'
+import { jsonResponse } from '../_shared/http/responses.ts'
+import { registerNoteTools } from './note_tools.ts'
+import {
+  METADATA_PATH,
+  resourceMetadata,
+  resourceUrls,
+  withResourceMetadata,
+} from './resource_metadata.ts'
+
+/**
+ * Builds the `mcp` app.
+ *
+ * @param config read once at boot; `dbUrl` is needed by the session check and the tools
+ * @param deps what a test swaps in
+ * @returns the Hono app, routed under `/mcp`
+ */
+export function createMcpApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
+  const auth = authFor(config, deps)
+  const sql = databaseFor(config, deps)
+  const urls = resourceUrls(config)
+  const methods = ['GET', 'POST']
+  const app = createFunctionApp<AuthEnv>('mcp', { corsOrigins: config.corsOrigins, methods })
+
+  // Discovery must work from any origin and before any credential exists.
+  app.get(METADATA_PATH, () => {
+    const response = jsonResponse(200, resourceMetadata(urls))
+    for (const [header, value] of anyOriginHeaders()) response.headers.set(header, value)
+    response.headers.set('Cache-Control', 'public, max-age=3600')
+    return response
+  })
+  app.all(METADATA_PATH, methodNotAllowed(['GET']))
+
+  // Runs around requireUser: a refusal it renders gets the metadata URL in its challenge.
+  app.use('/', async (c, next) => {
+    await next()
+    const challenge = c.res.headers.get('WWW-Authenticate')
+    if (c.res.status === 401 && challenge?.startsWith('Bearer')) {
+      c.res.headers.set('WWW-Authenticate', withResourceMetadata(challenge, urls.metadata))
+    }
+  })
+  const authenticated = requireUser(auth, { session: 'check' })
+
+  // Stateless: a server and transport per request, so no MCP session outlives a revoked grant.
+  app.post('/', authenticated, async (c) => {
+    const server = new McpServer({ name: 'edge-auth-notes', version: '0.1.0' })
+    registerNoteTools(server, sql(), c.var.auth.claims)
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    })
+    await server.connect(transport)
+    try {
+      return await transport.handleRequest(c.req.raw)
+    } finally {
+      await server.close()
+    }
+  })
+  // No server-initiated stream in stateless mode: GET is authenticated first, then 405.
+  app.get('/', authenticated, methodNotAllowed(['POST']))
+  app.all('/', methodNotAllowed(['POST']))
+  return app
+}
