@@ -3,7 +3,7 @@ import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
 import type { Config } from '../_shared/core/config.ts'
 import { databaseFor } from '../_shared/db/database.ts'
 import { createFunctionApp, methodNotAllowed } from '../_shared/hono/adapter.ts'
-import { jsonResponse } from '../_shared/http/responses.ts'
+import { jsonResponse } from '../_shared/core/responses.ts'
 import { probeSessionStore } from '../_shared/sessions/session_store.ts'
 
 /**

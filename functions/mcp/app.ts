@@ -4,9 +4,6 @@
  * protected-resource`: its RFC 9728 metadata, public. Every 401 names that metadata in its
  * challenge, which is where an MCP client starts OAuth discovery.
  *
- * Prototype: which OAuth clients and scopes a route accepts is not decided here yet; any token
- * the session check accepts (a user's own or an OAuth client's) reaches the tools.
- *
  * @module
  */
 import type { Hono } from 'hono'
@@ -22,7 +19,7 @@ import {
   requireUser,
 } from '../_shared/hono/adapter.ts'
 import { anyOriginHeaders } from '../_shared/http/cors.ts'
-import { jsonResponse } from '../_shared/http/responses.ts'
+import { jsonResponse } from '../_shared/core/responses.ts'
 import { registerNoteTools } from './note_tools.ts'
 import {
   METADATA_PATH,
@@ -62,7 +59,8 @@ export function createMcpApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> 
       c.res.headers.set('WWW-Authenticate', withResourceMetadata(challenge, urls.metadata))
     }
   })
-  const authenticated = requireUser(auth, { session: 'check' })
+  // The user's own token and any OAuth client's: this is the route MCP clients are for.
+  const authenticated = requireUser(auth, { session: 'check', clients: 'any' })
 
   // Stateless: a server and transport per request, so no MCP session outlives a revoked grant.
   app.post('/', authenticated, async (c) => {

@@ -1,6 +1,7 @@
 /**
  * `GET /me`: the verified identity of the caller and their session, after a session check, so a
- * signed-out session stops working within the session cache TTL instead of at `exp`.
+ * signed-out session stops working within the session cache TTL instead of at `exp`. A token
+ * issued to an OAuth client is answered too, without what its scopes do not cover.
  *
  * @module
  */
@@ -13,7 +14,20 @@ import {
   methodNotAllowed,
   requireUser,
 } from '../_shared/hono/adapter.ts'
-import { jsonResponse } from '../_shared/http/responses.ts'
+import { jsonResponse } from '../_shared/core/responses.ts'
+import type { AuthClient, AuthUser } from '../_shared/tokens/identity.ts'
+
+/**
+ * The user as an OAuth client may see them: the email only with the `email` scope, the user's
+ * metadata only with `profile` (a client's token carries both whatever it was granted).
+ */
+function scopedUser(user: AuthUser, client: AuthClient): AuthUser {
+  return {
+    ...user,
+    email: client.scopes.includes('email') ? user.email : null,
+    user_metadata: client.scopes.includes('profile') ? user.user_metadata : {},
+  }
+}
 
 /**
  * Builds the `me` app: `GET /me` answers `{ user, session }` of a live session, anything else on
@@ -27,9 +41,10 @@ export function createMeApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
   const methods = ['GET']
   const auth = authFor(config, deps)
   const app = createFunctionApp<AuthEnv>('me', { corsOrigins: config.corsOrigins, methods })
-  app.get('/', requireUser(auth, { session: 'check' }), (c) => {
-    const { user, session } = c.var.auth
-    return jsonResponse(200, { user, session })
+  // OAuth clients too (an MCP client asking who it acts for), each shown what its scopes cover.
+  app.get('/', requireUser(auth, { session: 'check', clients: 'any' }), (c) => {
+    const { user, session, client } = c.var.auth
+    return jsonResponse(200, { user: client === null ? user : scopedUser(user, client), session })
   })
   app.all('/', methodNotAllowed(methods))
   return app

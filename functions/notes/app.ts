@@ -12,7 +12,7 @@ import {
   requireUser,
 } from '../_shared/hono/adapter.ts'
 import { type BodyFields, readJsonBody } from '../_shared/http/json_body.ts'
-import { jsonResponse } from '../_shared/http/responses.ts'
+import { jsonResponse } from '../_shared/core/responses.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 
 const DEFAULT_PAGE = 20

@@ -6,9 +6,9 @@
  */
 
 // The same builder as the functions' own responses, so the stack's answers cannot drift from them.
-export { jsonResponse } from '../../functions/_shared/http/responses.ts'
+export { jsonResponse } from '../../functions/_shared/core/responses.ts'
 import { timingSafeEqual as timingSafeBytesEqual } from '../../functions/_shared/core/timing_safe.ts'
-import { jsonResponse } from '../../functions/_shared/http/responses.ts'
+import { jsonResponse } from '../../functions/_shared/core/responses.ts'
 
 /**
  * An error response: `{"error":"<code>","error_description":"<text>"}`.

@@ -10,7 +10,7 @@ import { createFunctionApp } from '../../functions/_shared/hono/adapter.ts'
 import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
 import { loadConfig } from '../../functions/_shared/core/config.ts'
 import { type AuthEnv, requireUser } from '../../functions/_shared/hono/adapter.ts'
-import { SECURITY_HEADERS } from '../../functions/_shared/http/responses.ts'
+import { SECURITY_HEADERS } from '../../functions/_shared/core/responses.ts'
 
 /** A fetch handler, what `deno serve` wants as the default export. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>

@@ -266,14 +266,24 @@ Deno.test({
       }[]
       assertEquals(notes.map((note) => note.body), ['from MCP'])
 
-      // What the same token gets elsewhere today (no client policy yet): recorded, not asserted.
-      for (const [method, name] of [['GET', 'notes'], ['GET', 'me']] as const) {
+      // The same token elsewhere: first-party routes refuse an OAuth client, `me` answers it.
+      for (const [method, name] of [['GET', 'notes'], ['POST', 'logout']] as const) {
         const response = await fetch(`${stack.functionsUrl}/${name}`, {
           method,
-          headers: { Authorization: `Bearer ${tokens.access_token}` },
+          headers: { Authorization: `Bearer ${tokens.access_token}`, apikey: stack.publishableKey },
         })
-        console.log(`same token on ${method} ${name}: ${response.status}`, await response.text())
+        assertEquals(response.status, 403, `${method} ${name}`)
+        assertEquals(await response.json(), {
+          error: 'insufficient_scope',
+          error_description: 'this route does not accept tokens issued to OAuth clients',
+        })
+        assert(response.headers.get('WWW-Authenticate')?.includes('error="insufficient_scope"'))
       }
+      const me = await fetch(`${stack.functionsUrl}/me`, {
+        headers: { Authorization: `Bearer ${tokens.access_token}` },
+      })
+      assertEquals(me.status, 200)
+      assertEquals((await me.json()).user.id, claims.sub)
 
       // 4. Refresh through the SDK: a new access token for the same session.
       await auth(provider, { serverUrl: mcpUrl, fetchFn })

@@ -27,7 +27,7 @@ import { createSessionChecker } from '../sessions/session_check.ts'
 import { databaseRevocationFeed, databaseSessionStore } from '../sessions/session_store.ts'
 import { isApiKeyToken } from '../tokens/api_key_token.ts'
 import { extractBearer } from '../tokens/bearer.ts'
-import type { AuthContext } from '../tokens/identity.ts'
+import type { AuthClient, AuthContext } from '../tokens/identity.ts'
 import { type CachedToken, createVerifier, type IgnoringExpiryOptions } from '../tokens/verify.ts'
 
 /** What a route asks of its callers. */
@@ -45,6 +45,18 @@ export interface AuthPolicy {
   aal?: 'aal1' | 'aal2'
   /** Accept a token whose only fault is a past `exp` (logout only; default false). */
   allowExpired?: boolean
+  /**
+   * Tokens issued to OAuth clients (Supabase Auth as an OAuth 2.1 server: `client_id` and `scope`
+   * claims): `none` (default) refuses them with 403 `insufficient_scope`, the route being the
+   * user's own; `any` admits every client; a list admits those client ids only. Their `aud` is
+   * `authenticated` like the user's own tokens, so only this tells them apart.
+   */
+  clients?: 'none' | 'any' | readonly string[]
+  /**
+   * Scopes an OAuth client's token must carry (each one; default none); a missing one is 403
+   * `insufficient_scope` naming them in the challenge. The user's own sessions are not scoped.
+   */
+  scopes?: readonly string[]
 }
 
 /**
@@ -270,6 +282,7 @@ export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
     if (user.role !== (policy.role ?? 'authenticated')) throw insufficientScope('roleNotAllowed')
     if (user.is_anonymous && !policy.allowAnonymous) throw insufficientScope('anonymousNotAllowed')
     if (policy.aal === 'aal2' && user.aal !== 'aal2') throw insufficientScope('mfaRequired')
+    if (context.client !== null) admitClient(context.client, policy)
     if (policy.session === 'check' && !(await sessions.isActive(session.id, user.id))) {
       throw invalidToken('sessionRevoked')
     }
@@ -325,6 +338,18 @@ export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
     },
     keysReady: keys.keysReady,
     clock,
+  }
+}
+
+/** Throws the 403 an OAuth client's token gets from a route that does not take it. */
+function admitClient(client: AuthClient, policy: AuthPolicy): void {
+  const clients = policy.clients ?? 'none'
+  if (clients === 'none' || (clients !== 'any' && !clients.includes(client.id))) {
+    throw insufficientScope('oauthClientNotAllowed')
+  }
+  const required = policy.scopes ?? []
+  if (required.some((scope) => !client.scopes.includes(scope))) {
+    throw insufficientScope('scopeMissing', required.join(' '))
   }
 }
 

@@ -14,7 +14,7 @@
  */
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { errorResponse } from '../http/responses.ts'
+import { errorResponse } from './responses.ts'
 
 /** The realm of every `WWW-Authenticate` challenge: a constant, never derived from the request. */
 export const REALM = 'edge-auth'
@@ -44,6 +44,8 @@ export const DESCRIPTIONS = {
   roleNotAllowed: 'role not allowed',
   anonymousNotAllowed: 'anonymous users not allowed',
   mfaRequired: 'mfa required',
+  oauthClientNotAllowed: 'this route does not accept tokens issued to OAuth clients',
+  scopeMissing: 'the token lacks a scope this route requires',
   keysUnavailable: 'Signing keys unavailable, retry later',
   sessionStoreUnavailable: 'Session store unavailable, retry later',
   databaseUnavailable: 'Database unavailable, retry later',
@@ -117,6 +119,8 @@ export interface ApiErrorOptions {
   allow?: readonly string[]
   /** The underlying failure, for logs only: never rendered. */
   cause?: unknown
+  /** Space-separated scopes the route requires, for the challenge's `scope` (RFC 6750 §3). */
+  scope?: string
   /**
    * The body field or query parameter at fault: a name of the route's own schema, or a query
    * parameter's name as sent, which the description shows only in a safe form
@@ -148,6 +152,8 @@ export class ApiError extends HTTPException {
   readonly allow: readonly string[] | undefined
   /** The schema field at fault, if any. */
   readonly field: string | undefined
+  /** The scopes a 403 names in its challenge, if any. */
+  readonly scope: string | undefined
 
   /**
    * @param status HTTP status
@@ -170,6 +176,7 @@ export class ApiError extends HTTPException {
     this.retryAfter = options.retryAfter
     this.allow = options.allow
     this.field = options.field
+    this.scope = options.scope
   }
 
   /** The `error_description`: the fixed text, prefixed by the field's name when one is set. */
@@ -244,8 +251,8 @@ export function invalidApiKey(
 }
 
 /** 403 `insufficient_scope` (RFC 6750 §3.1). */
-export function insufficientScope(key: DescriptionKey): ApiError {
-  return new ApiError(403, 'insufficient_scope', key, { challenge: 'bearer-error' })
+export function insufficientScope(key: DescriptionKey, scope?: string): ApiError {
+  return new ApiError(403, 'insufficient_scope', key, { challenge: 'bearer-error', scope })
 }
 
 /** 503 with `Retry-After`: a dependency is down; never an authentication failure. */

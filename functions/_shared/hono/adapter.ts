@@ -22,7 +22,7 @@ import { ConfigError } from '../core/config.ts'
 import { ApiError, badCredentialRequest } from '../core/errors.ts'
 import { anyOriginHeaders, createCors } from '../http/cors.ts'
 import { assertQueryParameters, queryParameters } from '../http/query_guard.ts'
-import { errorResponse } from '../http/responses.ts'
+import { errorResponse } from '../core/responses.ts'
 import { extractBearer } from '../tokens/bearer.ts'
 import type { AuthContext } from '../tokens/identity.ts'
 

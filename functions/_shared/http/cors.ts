@@ -8,7 +8,7 @@
  * @module
  */
 import { ApiError } from '../core/errors.ts'
-import { errorResponse, SECURITY_HEADERS } from './responses.ts'
+import { errorResponse, SECURITY_HEADERS } from '../core/responses.ts'
 
 /** Request headers a browser may send: what supabase-js and `functions.invoke` use. */
 export const ALLOWED_HEADERS =

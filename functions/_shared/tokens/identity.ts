@@ -48,12 +48,25 @@ export interface AuthSession {
   readonly expires_at: number
 }
 
+/**
+ * The OAuth client a token was issued to, when Supabase Auth issued it as an OAuth 2.1 server
+ * (an MCP client, a third-party app) rather than to the user's own sign-in.
+ */
+export interface AuthClient {
+  /** `client_id`. */
+  readonly id: string
+  /** The scopes the user granted (`scope`, split on spaces). */
+  readonly scopes: readonly string[]
+}
+
 /** What `requireUser` puts on the context as `c.var.auth`. */
 export interface AuthContext {
   /** Who the caller is. */
   readonly user: AuthUser
   /** Which session the token belongs to. */
   readonly session: AuthSession
+  /** The OAuth client the token was issued to; null for the user's own sessions. */
+  readonly client: AuthClient | null
   /** Every claim of the token, verified. */
   readonly claims: Readonly<SupabaseClaims>
   /** The access token itself, for calls made on the user's behalf (never log or echo it). */
@@ -83,8 +96,18 @@ export function toAuthContext(claims: SupabaseClaims, token: string): AuthContex
       issued_at: claims.iat,
       expires_at: claims.exp,
     }),
+    client: clientOf(claims),
     claims: Object.freeze(claims),
     token,
+  })
+}
+
+function clientOf(claims: SupabaseClaims): AuthClient | null {
+  if (typeof claims.client_id !== 'string' || claims.client_id === '') return null
+  const scope = typeof claims.scope === 'string' ? claims.scope : ''
+  return Object.freeze({
+    id: claims.client_id,
+    scopes: Object.freeze(scope.split(' ').filter((value) => value !== '')),
   })
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Session } from '@supabase/supabase-js'
-import { jsonResponse } from '../http/responses.ts'
+import { jsonResponse } from '../core/responses.ts'
 
 /** The public shape of a session (what Supabase Auth returns, so `supabase.auth.setSession()` accepts it). */
 export interface SessionBody {

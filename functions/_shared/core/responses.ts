@@ -43,8 +43,9 @@ export function errorResponse(error: ApiError): Response {
   const headers: Record<string, string> = {}
   if (error.challenge === 'bearer') headers['WWW-Authenticate'] = `Bearer realm="${REALM}"`
   if (error.challenge === 'bearer-error') {
+    const scope = error.scope === undefined ? '' : `, scope="${error.scope}"`
     headers['WWW-Authenticate'] =
-      `Bearer realm="${REALM}", error="${error.code}", error_description="${error.description}"`
+      `Bearer realm="${REALM}", error="${error.code}", error_description="${error.description}"${scope}`
   }
   if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter)
   if (error.allow) headers['Allow'] = error.allow.join(', ')
