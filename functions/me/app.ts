@@ -5,15 +5,14 @@
  * @module
  */
 import type { Hono } from 'hono'
-import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
-import type { Config } from '../_shared/core/config.ts'
+import { type AppDeps, authFor, type Config } from '@edge-auth/edge-auth'
 import {
   type AuthEnv,
   createFunctionApp,
   methodNotAllowed,
   requireUser,
-} from '../_shared/hono/adapter.ts'
-import { jsonResponse } from '../_shared/http/responses.ts'
+} from '@edge-auth/edge-auth/hono'
+import { jsonResponse } from '@edge-auth/edge-auth/http'
 
 /**
  * Builds the `me` app: `GET /me` answers `{ user, session }` of a live session, anything else on
