@@ -14,6 +14,9 @@ interface PackageConfig {
   license: string
   exports: Record<string, string>
   imports: Record<string, string>
+  compilerOptions?: unknown
+  fmt?: Record<string, unknown>
+  lint?: Record<string, unknown>
 }
 
 const packageDir = join(repoRoot, 'functions', '_shared')
@@ -96,6 +99,17 @@ Deno.test('the package pins each dependency exactly as import_map.json does', ()
   for (const [name, target] of Object.entries(pkg.imports)) {
     assertEquals(importMap[name], target, name)
   }
+})
+
+Deno.test("the package type-checks, formats and lints under the repository's settings (Deno reads its deno.json for a file of it given alone)", () => {
+  const root = JSON.parse(Deno.readTextFileSync(join(repoRoot, 'deno.json'))) as PackageConfig
+  const withoutExclude = (options: Record<string, unknown> = {}) => {
+    const { exclude: _, ...rest } = options
+    return rest
+  }
+  assertEquals(pkg.compilerOptions, root.compilerOptions)
+  assertEquals(withoutExclude(pkg.fmt), withoutExclude(root.fmt))
+  assertEquals(withoutExclude(pkg.lint), withoutExclude(root.lint))
 })
 
 for (const [subpath, file] of Object.entries(pkg.exports)) {
