@@ -1,10 +1,8 @@
 import type { Hono } from 'hono'
-import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
-import type { Config } from '../_shared/core/config.ts'
-import { databaseFor } from '../_shared/db/database.ts'
-import { createFunctionApp, methodNotAllowed } from '../_shared/hono/adapter.ts'
-import { jsonResponse } from '../_shared/core/responses.ts'
-import { probeSessionStore } from '../_shared/sessions/session_store.ts'
+import { type AppDeps, authFor, type Config } from '@edge-auth/edge-auth'
+import { createFunctionApp, methodNotAllowed } from '@edge-auth/edge-auth/hono'
+import { jsonResponse } from '@edge-auth/edge-auth/http'
+import { databaseFor, probeSessionStore } from '@edge-auth/edge-auth/postgres'
 
 /**
  * `GET /health`: 200 when keys and database answer, else 503 naming what is down. The database

@@ -1,12 +1,12 @@
 import type { Hono } from 'hono'
-import { systemClock } from '../_shared/core/clock.ts'
-import type { Config } from '../_shared/core/config.ts'
-import type { AppDeps } from '../_shared/auth/authenticate.ts'
-import { createFunctionApp, methodNotAllowed } from '../_shared/hono/adapter.ts'
-import { callerAddress } from '../_shared/http/client_address.ts'
-import { type BodyFields, readJsonBody } from '../_shared/http/json_body.ts'
-import { createUpstreamClient, upstreamFailure } from '../_shared/upstream/auth_client.ts'
-import { sessionResponse } from '../_shared/upstream/session_body.ts'
+import { type AppDeps, type Config, systemClock } from '@edge-auth/edge-auth'
+import { createFunctionApp, methodNotAllowed } from '@edge-auth/edge-auth/hono'
+import { type BodyFields, callerAddress, readJsonBody } from '@edge-auth/edge-auth/http'
+import {
+  createUpstreamClient,
+  sessionResponse,
+  upstreamFailure,
+} from '@edge-auth/edge-auth/supabase-auth'
 
 /** The body, in characters; its size cap follows from these limits. */
 const FIELDS: BodyFields<'email' | 'password'> = {

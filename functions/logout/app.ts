@@ -1,16 +1,13 @@
 import type { Hono } from 'hono'
-import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
-import type { Config } from '../_shared/core/config.ts'
-import { ApiError, invalidRequest } from '../_shared/core/errors.ts'
-import { databaseFor } from '../_shared/db/database.ts'
-import { endSessions } from '../_shared/sessions/session_store.ts'
+import { ApiError, type AppDeps, authFor, type Config, invalidRequest } from '@edge-auth/edge-auth'
 import {
   type AuthEnv,
   createFunctionApp,
   methodNotAllowed,
   requireUser,
-} from '../_shared/hono/adapter.ts'
-import { createUpstreamClient, upstreamFailure } from '../_shared/upstream/auth_client.ts'
+} from '@edge-auth/edge-auth/hono'
+import { databaseFor, endSessions } from '@edge-auth/edge-auth/postgres'
+import { createUpstreamClient, upstreamFailure } from '@edge-auth/edge-auth/supabase-auth'
 
 /** The scopes of Supabase Auth's logout; `global` is the default, as in supabase-js. */
 const SCOPES = ['global', 'local', 'others'] as const

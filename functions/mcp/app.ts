@@ -9,17 +9,15 @@
 import type { Hono } from 'hono'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
-import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
-import type { Config } from '../_shared/core/config.ts'
-import { databaseFor } from '../_shared/db/database.ts'
+import { type AppDeps, authFor, type Config } from '@edge-auth/edge-auth'
 import {
   type AuthEnv,
   createFunctionApp,
   methodNotAllowed,
   requireUser,
-} from '../_shared/hono/adapter.ts'
-import { anyOriginHeaders } from '../_shared/http/cors.ts'
-import { jsonResponse } from '../_shared/core/responses.ts'
+} from '@edge-auth/edge-auth/hono'
+import { anyOriginHeaders, jsonResponse } from '@edge-auth/edge-auth/http'
+import { databaseFor } from '@edge-auth/edge-auth/postgres'
 import { registerNoteTools } from './note_tools.ts'
 import {
   METADATA_PATH,

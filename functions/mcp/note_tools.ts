@@ -6,8 +6,7 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
-import type { Sql } from '../_shared/db/database.ts'
-import { asAuthenticatedUser } from '../_shared/db/rls.ts'
+import { asAuthenticatedUser, type Sql } from '@edge-auth/edge-auth/postgres'
 
 interface NoteRow {
   id: string

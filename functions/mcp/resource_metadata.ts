@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Config } from '../_shared/core/config.ts'
+import type { Config } from '@edge-auth/edge-auth'
 
 /** Where the metadata is served, under the function's own path (a function owns no other). */
 export const METADATA_PATH = '/.well-known/oauth-protected-resource'

@@ -6,16 +6,15 @@
  * @module
  */
 import type { Hono } from 'hono'
-import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
-import type { Config } from '../_shared/core/config.ts'
+import { type AppDeps, authFor, type Config } from '@edge-auth/edge-auth'
 import {
   type AuthEnv,
   createFunctionApp,
   methodNotAllowed,
   requireUser,
-} from '../_shared/hono/adapter.ts'
-import { jsonResponse } from '../_shared/core/responses.ts'
-import type { AuthClient, AuthUser } from '../_shared/tokens/identity.ts'
+} from '@edge-auth/edge-auth/hono'
+import { jsonResponse } from '@edge-auth/edge-auth/http'
+import type { AuthClient, AuthUser } from '@edge-auth/edge-auth'
 
 /**
  * The user as an OAuth client may see them: the email only with the `email` scope, the user's

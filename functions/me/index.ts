@@ -1,7 +1,7 @@
 // Entry point of the `me` function: configuration is read once per instance, at start-up;
 // an invalid one is a 500 `server_misconfigured` on every request, not a boot failure.
-import { loadConfig } from '../_shared/core/config.ts'
-import { serveFunction } from '../_shared/hono/adapter.ts'
+import { loadConfig } from '@edge-auth/edge-auth'
+import { serveFunction } from '@edge-auth/edge-auth/hono'
 import { createMeApp } from './app.ts'
 
 export default serveFunction('me', () => createMeApp(loadConfig(Deno.env, { require: ['dbUrl'] })))

@@ -1,18 +1,21 @@
 import type { Hono } from 'hono'
-import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
-import type { Config } from '../_shared/core/config.ts'
-import { ApiError, invalidRequest, invalidToken } from '../_shared/core/errors.ts'
-import { isUuid } from '../_shared/core/uuid.ts'
-import { databaseFor } from '../_shared/db/database.ts'
-import { asAuthenticatedUser } from '../_shared/db/rls.ts'
+import {
+  ApiError,
+  type AppDeps,
+  authFor,
+  type Config,
+  invalidRequest,
+  invalidToken,
+  isUuid,
+} from '@edge-auth/edge-auth'
 import {
   type AuthEnv,
   createFunctionApp,
   methodNotAllowed,
   requireUser,
-} from '../_shared/hono/adapter.ts'
-import { type BodyFields, readJsonBody } from '../_shared/http/json_body.ts'
-import { jsonResponse } from '../_shared/core/responses.ts'
+} from '@edge-auth/edge-auth/hono'
+import { type BodyFields, jsonResponse, readJsonBody } from '@edge-auth/edge-auth/http'
+import { asAuthenticatedUser, databaseFor } from '@edge-auth/edge-auth/postgres'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 
 const DEFAULT_PAGE = 20

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { isUuid } from '../_shared/core/uuid.ts'
+import { isUuid } from '@edge-auth/edge-auth'
 
 const MAX_CURSOR_LENGTH = 200
 /** Positions PostgreSQL's timestamptz holds without overflow: 1970 up to the year 9999. */

@@ -6,19 +6,15 @@
  * @module
  */
 import type { Hono } from 'hono'
-import { type AppDeps, authFor } from '../_shared/auth/authenticate.ts'
-import type { Config } from '../_shared/core/config.ts'
-import { invalidRequest } from '../_shared/core/errors.ts'
-import { isUuid } from '../_shared/core/uuid.ts'
-import { databaseFor } from '../_shared/db/database.ts'
-import { revokeUserSessions } from '../_shared/sessions/session_store.ts'
+import { type AppDeps, authFor, type Config, invalidRequest, isUuid } from '@edge-auth/edge-auth'
 import {
   createFunctionApp,
   type CredentialEnv,
   methodNotAllowed,
   requireCredentials,
-} from '../_shared/hono/adapter.ts'
-import { type BodyFields, readJsonBody } from '../_shared/http/json_body.ts'
+} from '@edge-auth/edge-auth/hono'
+import { type BodyFields, readJsonBody } from '@edge-auth/edge-auth/http'
+import { databaseFor, revokeUserSessions } from '@edge-auth/edge-auth/postgres'
 
 /** The body: a user's id, a UUID of 36 characters; the size cap follows from it. */
 const FIELDS: BodyFields<'user_id'> = { user_id: { required: true, maxLength: 36 } }

@@ -1,17 +1,16 @@
 // `supabase functions deploy` bundles each function from its entrypoint's import graph: a function
 // that imports a file outside functions/ (the local stack, the tests) or a plain URL deploys
 // broken or not at all. `deno info --json` lists that graph with deno.json's import map, which is
-// import_map.json, the file config.toml gives the CLI.
+// import_map.json, the file config.toml gives the CLI. The CLI itself (`--use-api`, the project's
+// pinned version) uploads that graph and, besides, every local file import_map.json names, with
+// the graph of each: the package's entry modules.
 import { assert, assertEquals } from '@std/assert'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { repoRoot } from '../../supabase/local/paths.ts'
-
-interface InfoModule {
-  kind?: string
-  specifier: string
-  error?: string
-}
+import { runSupabaseCli } from '../../supabase/local/supabase_cli.ts'
+import { freshClone } from './fresh_clone.ts'
+import { type GraphModule, moduleGraph } from './module_graph.ts'
 
 function functionNames(): string[] {
   return [...Deno.readDirSync(join(repoRoot, 'functions'))]
@@ -20,20 +19,8 @@ function functionNames(): string[] {
     .sort()
 }
 
-async function importGraph(entrypoint: string): Promise<InfoModule[]> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ['info', '--json', entrypoint],
-    cwd: repoRoot,
-    stdout: 'piped',
-    stderr: 'piped',
-  }).output()
-  const stderr = new TextDecoder().decode(output.stderr)
-  assertEquals(output.code, 0, `deno info ${entrypoint}: ${stderr}`)
-  return (JSON.parse(new TextDecoder().decode(output.stdout)) as { modules: InfoModule[] }).modules
-}
-
 /** Why a module cannot be bundled for deployment, or null when it can. */
-function outsideReason(module: InfoModule, functionsDir: string): string | null {
+function outsideReason(module: GraphModule, functionsDir: string): string | null {
   if (module.error) return `unresolvable: ${module.error}`
   switch (module.kind) {
     case 'npm':
@@ -57,7 +44,7 @@ function outsideReason(module: InfoModule, functionsDir: string): string | null 
 for (const name of functionNames()) {
   Deno.test(`function ${name}: its import graph holds only files under functions/ and npm:/jsr: packages`, async () => {
     const functionsDir = pathToFileURL(join(repoRoot, 'functions')).href
-    const modules = await importGraph(join('functions', name, 'index.ts'))
+    const modules = await moduleGraph(join('functions', name, 'index.ts'))
     assert(
       modules.some((module) => module.specifier === `${functionsDir}/${name}/index.ts`),
       'the graph contains the entrypoint',
@@ -67,5 +54,59 @@ for (const name of functionNames()) {
       .filter(({ reason }) => reason !== null)
       .map(({ module, reason }) => `${module.specifier}: ${reason}`)
     assertEquals(outside, [], `modules supabase functions deploy could not bundle`)
+  })
+}
+
+/** A well-formed project ref and access token of nobody's: the CLI stops at the network. */
+const REF = 'abcdefghijklmnopqrst'
+const ACCESS_TOKEN = `sbp_${'0123456789abcdef'.repeat(2)}01234567`
+
+let clone: Promise<string> | undefined
+globalThis.addEventListener('unload', () => {
+  // The clone is removed once, after the last test of this file used it.
+  if (clone) clone.then((dir) => Deno.removeSync(dir, { recursive: true }))
+})
+
+/** The files of a graph that are in the repository, as paths relative to it. */
+function localFiles(modules: readonly GraphModule[]): string[] {
+  const root = pathToFileURL(repoRoot).href
+  return modules
+    .filter((module) => module.specifier.startsWith(`${root}/`))
+    .map((module) => decodeURIComponent(module.specifier.slice(root.length + 1)))
+}
+
+/** What the CLI uploads besides the entrypoint's graph: each local target of the import map. */
+function localImportMapTargets(): string[] {
+  const imports = (JSON.parse(Deno.readTextFileSync(join(repoRoot, 'import_map.json'))) as {
+    imports: Record<string, string>
+  }).imports
+  return Object.values(imports).filter((target) => target.startsWith('./'))
+}
+
+for (const name of functionNames()) {
+  Deno.test(`supabase functions deploy --use-api ${name} (the real CLI) uploads exactly import_map.json, the function's import graph and the package's entry modules with theirs, all under functions/, no file missing`, async () => {
+    clone ??= freshClone()
+    const workdir = await clone
+    const run = await runSupabaseCli(
+      ['functions', 'deploy', '--use-api', '--yes', '--debug', `--remote=${REF}`, name],
+      { workdir, env: { SUPABASE_ACCESS_TOKEN: ACCESS_TOKEN } },
+    )
+    const output = run.stdout + run.stderr
+    assert(/TransportError|Transport error|api\.supabase\.com/.test(output), output)
+    const lines = output.split('\n')
+    const uploaded = lines
+      .map((line) => line.match(new RegExp(`^Uploading asset \\(${name}\\): (.+)$`))?.[1])
+      .filter((path): path is string => path !== undefined)
+    assertEquals(lines.filter((line) => line.startsWith('WARN')), [], 'no import left behind')
+    const expected = new Set(['import_map.json'])
+    for (const entry of [join('functions', name, 'index.ts'), ...localImportMapTargets()]) {
+      for (const file of localFiles(await moduleGraph(entry))) expected.add(file)
+    }
+    assertEquals(uploaded.length, new Set(uploaded).size, 'each file once')
+    assertEquals(uploaded.sort(), [...expected].sort())
+    assertEquals(
+      uploaded.filter((path) => path !== 'import_map.json' && !path.startsWith('functions/')),
+      [],
+    )
   })
 }

@@ -2,6 +2,7 @@
 // core decides on `Request`s and values, so it can be read, tested and reused without a framework.
 // One exception: the error type extends Hono's `HTTPException` (a plain `Error` subclass, nothing
 // else of Hono), so that any Hono app renders it without an `onError` of ours.
+// The package's entry modules, at its top, re-export from any folder (tests/docs/package_test.ts).
 import { assertEquals } from '@std/assert'
 import { join } from 'node:path'
 import { repoRoot } from '../../supabase/local/paths.ts'
@@ -32,11 +33,14 @@ function importsOf(path: string): string[] {
   return [...source.matchAll(/^(?:import|export)[^'"]*from\s+'([^']+)'/gm)].map((m) => m[1]!)
 }
 
-Deno.test('functions/_shared holds folders only, each listed with what it may import and a README', () => {
+Deno.test("functions/_shared holds folders, each listed with what it may import and a README, and at its top only the entry modules of the package's exports", () => {
   const entries = [...Deno.readDirSync(shared)]
+  const exports = (JSON.parse(Deno.readTextFileSync(join(shared, 'deno.json'))) as {
+    exports: Record<string, string>
+  }).exports
   assertEquals(
-    entries.filter((entry) => entry.isFile && entry.name.endsWith('.ts')).map((e) => e.name),
-    [],
+    entries.filter((entry) => entry.isFile && entry.name.endsWith('.ts')).map((e) => e.name).sort(),
+    Object.values(exports).map((file) => file.replace(/^\.\//, '')).sort(),
   )
   assertEquals(
     entries.filter((entry) => entry.isDirectory).map((entry) => entry.name).sort(),
