@@ -10,11 +10,9 @@ import { assert, assertEquals, assertMatch, assertRejects } from '@std/assert'
 import fc from 'fast-check'
 import postgres from 'postgres'
 import { join } from 'node:path'
-import { bootstrapDatabase } from '../../supabase/local/bootstrap.ts'
 import { repoRoot } from '../../supabase/local/paths.ts'
-import { runCommand } from '../../supabase/local/processes.ts'
 import { runSupabaseCli } from '../../supabase/local/supabase_cli.ts'
-import { withScratchDatabase } from '../_helpers/scratch_database.ts'
+import { prepareAsSupabaseProject, withScratchDatabase } from '../_helpers/scratch_database.ts'
 import { hasAuthServer, testStack } from '../_helpers/stack.ts'
 
 const migrationsDir = join(repoRoot, 'supabase', 'migrations')
@@ -74,45 +72,6 @@ const callsOf = {
     'select public.auth_revocations_since(null, null)',
 }
 
-/**
- * Gives the scratch database what a Supabase project's database has before its first migration:
- * the stack's bootstrap, then the pinned auth server's own migrations (`auth migrate`, the binary
- * the stack runs), logged in as the superuser acting as `supabase_auth_admin`, so that the auth
- * schema's objects have the owner they have on a project.
- */
-async function prepareProjectDatabase(url: string): Promise<void> {
-  await bootstrapDatabase(url)
-  const pid = testStack().pids.auth
-  if (pid === null) throw new Error('The stack runs no auth server')
-  const binary = Deno.readLinkSync(`/proc/${pid}/exe`)
-  const { username, password, host, pathname } = new URL(url)
-  const options = encodeURIComponent('-c role=supabase_auth_admin -c search_path=auth')
-  const dbUrl = `postgres://${username}:${password}@${host}${pathname}?sslmode=disable` +
-    `&options=${options}`
-  const home = await Deno.makeTempDir({ prefix: 'edge-auth-auth-migrate-' })
-  try {
-    const result = await runCommand(binary, ['migrate'], {
-      clearEnv: true,
-      cwd: home,
-      env: {
-        PATH: Deno.env.get('PATH') ?? '/usr/bin:/bin',
-        HOME: home,
-        GOTRUE_DB_DRIVER: 'postgres',
-        GOTRUE_DB_DATABASE_URL: dbUrl,
-        // Required settings of the server, unused by `migrate`.
-        GOTRUE_JWT_SECRET: crypto.randomUUID() + crypto.randomUUID(),
-        GOTRUE_SITE_URL: 'http://127.0.0.1:3000',
-        API_EXTERNAL_URL: 'http://127.0.0.1:54321/auth/v1',
-      },
-    })
-    if (result.code !== 0) {
-      throw new Error(`auth migrate failed (${result.code}): ${result.stdout}${result.stderr}`)
-    }
-  } finally {
-    await Deno.remove(home, { recursive: true })
-  }
-}
-
 /** A user's project folder: the repository's config.toml and the package's migrations only. */
 async function userProject(): Promise<string> {
   const workdir = await Deno.makeTempDir({ prefix: 'edge-auth-package-sql-' })
@@ -155,7 +114,7 @@ Deno.test({
     const workdir = await userProject()
     try {
       await withScratchDatabase(admin, 'edge_auth_package_sql', async (url, db) => {
-        await prepareProjectDatabase(url)
+        await prepareAsSupabaseProject(url)
 
         // A dry run names every file and applies none.
         const dry = await dbPush(workdir, url, '--dry-run')
