@@ -21,7 +21,11 @@ import { createClient } from '@supabase/supabase-js'
 import type { Page } from 'npm:playwright-core@1.65.1'
 import { withAdmin } from '../_helpers/db_faults.ts'
 import { eventually } from '../_helpers/poll.ts'
-import { hasAuthServer, testStack } from '../_helpers/stack.ts'
+import { hasAuthServer, stackConfig, testStack } from '../_helpers/stack.ts'
+import { Hono } from 'hono'
+import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { closeDatabase } from '../../functions/_shared/db/database.ts'
+import { type AuthEnv, requireUser } from '../../functions/_shared/hono/adapter.ts'
 import {
   type Exchange,
   ignoreBrowser,
@@ -195,7 +199,7 @@ function networkLine(exchange: Exchange): string {
 
 Deno.test({
   name:
-    'MCP SDK client: 401 resource_metadata -> discovery -> dynamic registration -> PKCE code approved by the user -> tools -> refresh -> grant revoked refuses the next call',
+    'MCP SDK client: 401 resource_metadata -> discovery -> dynamic registration -> PKCE code approved by the user -> tools; the same token 403 on notes and logout and on a route listing another client, 200 on me and on a route listing it -> refresh -> grant revoked refuses the next call',
   ignore: !hasAuthServer || ignoreBrowser,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -278,6 +282,32 @@ Deno.test({
           error_description: 'this route does not accept tokens issued to OAuth clients',
         })
         assert(response.headers.get('WWW-Authenticate')?.includes('error="insufficient_scope"'))
+      }
+      // A route listing client ids, with the real token: its client admitted, another list refuses.
+      const config = stackConfig()
+      const routeAuth = createAuth(config)
+      try {
+        for (
+          const [clients, status] of [
+            [[String(claims.client_id)], 200],
+            [[crypto.randomUUID()], 403],
+          ] as const
+        ) {
+          const route = new Hono<AuthEnv>()
+          route.get('/r', requireUser(routeAuth, { session: 'check', clients }), (c) => {
+            return c.json({ client: c.var.auth.client?.id })
+          })
+          const response = await route.request('/r', {
+            headers: { Authorization: `Bearer ${tokens.access_token}` },
+          })
+          assertEquals(response.status, status, `clients ${clients}`)
+          assertEquals(
+            (await response.json()).client ?? 'refused',
+            status === 200 ? claims.client_id : 'refused',
+          )
+        }
+      } finally {
+        await closeDatabase(config)
       }
       const me = await fetch(`${stack.functionsUrl}/me`, {
         headers: { Authorization: `Bearer ${tokens.access_token}` },
