@@ -199,7 +199,7 @@ function networkLine(exchange: Exchange): string {
 
 Deno.test({
   name:
-    'MCP SDK client: 401 resource_metadata -> discovery -> dynamic registration -> PKCE code approved by the user -> tools; the same token 403 on notes and logout and on a route listing another client, 200 on me and on a route listing it -> refresh -> grant revoked refuses the next call',
+    'MCP SDK client: 401 resource_metadata -> discovery -> dynamic registration -> PKCE code approved by the user -> tools; the same token 403 on notes and logout and on a route listing another client, 401 invalid_api_key on sessions, 200 on me and on a route listing it -> refresh -> grant revoked refuses the next call',
   ignore: !hasAuthServer || ignoreBrowser,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -283,6 +283,17 @@ Deno.test({
         })
         assert(response.headers.get('WWW-Authenticate')?.includes('error="insufficient_scope"'))
       }
+      // A server callers' route: a user's bearer, a client's too, is no credential there.
+      const sessions = await fetch(`${stack.functionsUrl}/sessions/revoke`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${tokens.access_token}`,
+          'Content-Type': 'application/json',
+        },
+        body: JSON.stringify({ user_id: claims.sub }),
+      })
+      assertEquals(sessions.status, 401)
+      assertEquals((await sessions.json()).error, 'invalid_api_key')
       // A route listing client ids, with the real token: its client admitted, another list refuses.
       const config = stackConfig()
       const routeAuth = createAuth(config)
