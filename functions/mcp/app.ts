@@ -44,7 +44,6 @@ export function createMcpApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> 
   app.get(METADATA_PATH, () => {
     const response = jsonResponse(200, resourceMetadata(urls))
     for (const [header, value] of anyOriginHeaders()) response.headers.set(header, value)
-    response.headers.set('Cache-Control', 'public, max-age=3600')
     return response
   })
   app.all(METADATA_PATH, methodNotAllowed(['GET']))
