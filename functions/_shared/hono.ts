@@ -6,7 +6,7 @@
  *
  * @example A function behind the token and session checks
  * ```ts
- * import { createAuth, loadConfig } from '@edge-auth/edge-auth'
+ * import { authFromConfig, loadConfig } from '@edge-auth/edge-auth'
  * import {
  *   type AuthEnv,
  *   createFunctionApp,
@@ -17,7 +17,8 @@
  *
  * export default serveFunction('hello', () => {
  *   const config = loadConfig(Deno.env, { require: ['dbUrl'] })
- *   const auth = createAuth(config)
+ *   const auth = authFromConfig(config)
+ *   auth.warmUp() // the route checks sessions: connect now, not on the first request
  *   const app = createFunctionApp<AuthEnv>('hello', { corsOrigins: '*', methods: ['GET'] })
  *   app.get('/', requireUser(auth, { session: 'check' }), (c) => c.json({ hello: c.var.auth.user.email }))
  *   app.all('/', methodNotAllowed(['GET']))

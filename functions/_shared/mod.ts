@@ -6,11 +6,16 @@
  * middleware is `@edge-auth/edge-auth/hono`, the PostgreSQL client and session store
  * `@edge-auth/edge-auth/postgres`.
  *
+ * Each part takes its own options, validated when built: {@linkcode createKeySource},
+ * {@linkcode createVerifier}, {@linkcode createSessionCheck}, {@linkcode createApiKeyCheck},
+ * composed by {@linkcode createAuth}; {@linkcode authFromEnv} builds them all from the
+ * platform's variables.
+ *
  * @example Authenticate a request with the configuration of the environment
  * ```ts
- * import { ApiError, createAuth, loadConfig } from '@edge-auth/edge-auth'
+ * import { ApiError, authFromEnv } from '@edge-auth/edge-auth'
  *
- * const auth = createAuth(loadConfig(Deno.env, { require: ['dbUrl'] }))
+ * const auth = authFromEnv(Deno.env, { require: ['dbUrl'] })
  * Deno.serve(async (request) => {
  *   try {
  *     const { user } = await auth.authenticate(request, { session: 'check' })
@@ -25,23 +30,44 @@
  * @module
  */
 
-// Authentication: a request to a verified identity under a route's policy.
+// Authentication: a request to a verified identity under a route's policy, composed of parts.
 export {
   type AcceptedCredential,
-  type AppDeps,
   type Auth,
-  type AuthDeps,
-  authFor,
+  type AuthOptions,
   type AuthPolicy,
   createAuth,
   type Credential,
 } from './auth/authenticate.ts'
-export { type ApiKeyKind, type ApiKeyRequirement } from './auth/api_keys.ts'
+export {
+  type ApiKeyCheckOptions,
+  type ApiKeyKind,
+  type ApiKeyMatcher,
+  type ApiKeyRequirement,
+  createApiKeyCheck,
+} from './auth/api_keys.ts'
+
+// The parts from the environment, for the common case.
+export {
+  type AppDeps,
+  type AuthDeps,
+  authFor,
+  authFromConfig,
+  authFromEnv,
+  type EnvOptions,
+  fromEnv,
+  optionsFromConfig,
+} from './auth/from_env.ts'
 
 // The verifier and the key sets it verifies with.
-export { createVerifier, type IgnoringExpiryOptions, type Verifier } from './tokens/verify.ts'
-export { createInlineKeyStore } from './keys/inline_keys.ts'
-export { createRemoteKeyStore, type RemoteKeyStoreOptions } from './keys/remote_keys.ts'
+export {
+  createVerifier,
+  type IgnoringExpiryOptions,
+  type Verifier,
+  type VerifierOptions,
+  type VerifyPolicy,
+} from './tokens/verify.ts'
+export { createKeySource, type KeySourceOptions } from './keys/key_source.ts'
 export { type KeyStore, KeysUnavailableError } from './keys/key_store.ts'
 export { extractBearer } from './tokens/bearer.ts'
 
@@ -54,7 +80,12 @@ export type {
   SupabaseClaims,
 } from './tokens/identity.ts'
 
-// The session check, on any store.
+// The session check, on the database or any store.
+export {
+  createSessionCheck,
+  type SessionCheck,
+  type SessionCheckOptions,
+} from './sessions/database_session_check.ts'
 export {
   createSessionChecker,
   type SessionChecker,

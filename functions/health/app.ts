@@ -2,7 +2,7 @@ import type { Hono } from 'hono'
 import { type AppDeps, authFor, type Config } from '@edge-auth/edge-auth'
 import { createFunctionApp, methodNotAllowed } from '@edge-auth/edge-auth/hono'
 import { jsonResponse } from '@edge-auth/edge-auth/http'
-import { databaseFor, probeSessionStore } from '@edge-auth/edge-auth/postgres'
+import { probeSessionStore } from '@edge-auth/edge-auth/postgres'
 
 /**
  * `GET /health`: 200 when keys and database answer, else 503 naming what is down. The database
@@ -15,7 +15,8 @@ import { databaseFor, probeSessionStore } from '@edge-auth/edge-auth/postgres'
  */
 export function createHealthApp(config: Config, deps: AppDeps = {}): Hono {
   const auth = authFor(config, deps)
-  const sql = databaseFor(config, deps)
+  // The session check's pool: one instance, one pool.
+  const sql = () => auth.database()
   const app = createFunctionApp('health', { corsOrigins: config.corsOrigins, methods: ['GET'] })
   app.get('/', async () => {
     const [keys, db] = await Promise.all([

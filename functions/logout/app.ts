@@ -6,7 +6,7 @@ import {
   methodNotAllowed,
   requireUser,
 } from '@edge-auth/edge-auth/hono'
-import { databaseFor, endSessions } from '@edge-auth/edge-auth/postgres'
+import { endSessions } from '@edge-auth/edge-auth/postgres'
 import { createUpstreamClient, upstreamFailure } from '@edge-auth/edge-auth/supabase-auth'
 
 /** The scopes of Supabase Auth's logout; `global` is the default, as in supabase-js. */
@@ -22,8 +22,9 @@ type Scope = typeof SCOPES[number]
  */
 export function createLogoutApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
   const auth = authFor(config, deps)
-  // The database ends the sessions of a token the auth server does not take, expired or refused.
-  const sql = databaseFor(config, deps)
+  // The database ends the sessions of a token the auth server does not take, expired or refused:
+  // through the session check's pool (one instance, one pool).
+  const sql = () => auth.database()
   const methods = ['POST']
   const app = createFunctionApp<AuthEnv>('logout', {
     corsOrigins: config.corsOrigins,

@@ -17,7 +17,6 @@ import {
   requireUser,
 } from '@edge-auth/edge-auth/hono'
 import { anyOriginHeaders, jsonResponse } from '@edge-auth/edge-auth/http'
-import { databaseFor } from '@edge-auth/edge-auth/postgres'
 import { registerNoteTools } from './note_tools.ts'
 import {
   METADATA_PATH,
@@ -35,7 +34,8 @@ import {
  */
 export function createMcpApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
   const auth = authFor(config, deps)
-  const sql = databaseFor(config, deps)
+  // The session check's pool: one instance, one pool.
+  const sql = () => auth.database()
   const urls = resourceUrls(config)
   const methods = ['GET', 'POST']
   const app = createFunctionApp<AuthEnv>('mcp', { corsOrigins: config.corsOrigins, methods })

@@ -15,7 +15,7 @@ import {
   requireUser,
 } from '@edge-auth/edge-auth/hono'
 import { type BodyFields, jsonResponse, readJsonBody } from '@edge-auth/edge-auth/http'
-import { asAuthenticatedUser, databaseFor } from '@edge-auth/edge-auth/postgres'
+import { asAuthenticatedUser } from '@edge-auth/edge-auth/postgres'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 
 const DEFAULT_PAGE = 20
@@ -44,7 +44,8 @@ const COLUMNS =
  */
 export function createNotesApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
   const auth = authFor(config, deps)
-  const sql = databaseFor(config, deps)
+  // The session check's pool: one instance, one pool.
+  const sql = () => auth.database()
   const methods = ['GET', 'POST', 'DELETE']
   const app = createFunctionApp<AuthEnv>('notes', {
     corsOrigins: config.corsOrigins,

@@ -14,7 +14,7 @@ import {
   requireCredentials,
 } from '@edge-auth/edge-auth/hono'
 import { type BodyFields, readJsonBody } from '@edge-auth/edge-auth/http'
-import { databaseFor, revokeUserSessions } from '@edge-auth/edge-auth/postgres'
+import { revokeUserSessions } from '@edge-auth/edge-auth/postgres'
 
 /** The body: a user's id, a UUID of 36 characters; the size cap follows from it. */
 const FIELDS: BodyFields<'user_id'> = { user_id: { required: true, maxLength: 36 } }
@@ -33,7 +33,8 @@ const FIELDS: BodyFields<'user_id'> = { user_id: { required: true, maxLength: 36
  */
 export function createSessionsApp(config: Config, deps: AppDeps = {}): Hono<CredentialEnv> {
   const auth = authFor(config, deps)
-  const sql = databaseFor(config, deps)
+  // The session check's pool: one instance, one pool.
+  const sql = () => auth.database()
   const methods = ['POST']
   const cors = { corsOrigins: config.corsOrigins, methods }
   const app = createFunctionApp<CredentialEnv>('sessions', cors)

@@ -8,7 +8,8 @@
  * @module
  */
 import type { Hono } from 'hono'
-import { type Auth, createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { type Auth } from '../../functions/_shared/auth/authenticate.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import type { Config } from '../../functions/_shared/core/config.ts'
 import { createHealthApp } from '../../functions/health/app.ts'
 import { createLoginApp } from '../../functions/login/app.ts'
@@ -156,7 +157,7 @@ export async function functionApps(): Promise<FunctionApps> {
     EDGE_AUTH_UPSTREAM_TIMEOUT_MS: '500',
   })
   const clock = new ManualClock()
-  const auth = createAuth(config, { sessionStore: () => Promise.resolve('live'), clock })
+  const auth = authFromConfig(config, { sessionStore: () => Promise.resolve('live'), clock })
   const deps = { auth, clock }
   const token = await sign(key, claims({}, clock.now()))
   return {

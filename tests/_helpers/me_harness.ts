@@ -2,7 +2,8 @@
 // the authentication middleware drive through `app.request()`.
 import type { Hono } from 'hono'
 import { createFunctionApp } from '../../functions/_shared/hono/adapter.ts'
-import { type Auth, createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { type Auth } from '../../functions/_shared/auth/authenticate.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import type { Config } from '../../functions/_shared/core/config.ts'
 import { type AuthEnv, requireUser } from '../../functions/_shared/hono/adapter.ts'
 import type { SessionStore } from '../../functions/_shared/core/deps.ts'
@@ -86,7 +87,7 @@ export function meHarness(options: HarnessOptions = {}): Harness {
   }
   const config = testConfig(vars)
   const clock = options.clock ?? new ManualClock()
-  const auth = createAuth(config, {
+  const auth = authFromConfig(config, {
     fetch: fetchImpl,
     sessionStore: options.sessionStore ?? (() => Promise.resolve('live' as const)),
     clock,

@@ -7,7 +7,7 @@
  */
 import { Hono } from 'hono'
 import { createFunctionApp } from '../../functions/_shared/hono/adapter.ts'
-import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { loadConfig } from '../../functions/_shared/core/config.ts'
 import { type AuthEnv, requireUser } from '../../functions/_shared/hono/adapter.ts'
 import { SECURITY_HEADERS } from '../../functions/_shared/core/responses.ts'
@@ -61,7 +61,7 @@ export function factoryBaseline(): FetchHandler {
  */
 export function oursHandler(session: 'token' | 'check'): FetchHandler {
   const config = loadConfig(Deno.env, { require: session === 'check' ? ['dbUrl'] : [] })
-  const auth = createAuth(config)
+  const auth = authFromConfig(config)
   const app = createFunctionApp<AuthEnv>('me', {
     corsOrigins: config.corsOrigins,
     methods: ['GET'],

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { testConfig } from '../_helpers/jwks_server.ts'
 import { claims, generateKeyPair, jwksOf, sign, type TestKey } from '../_helpers/keys.ts'
 
@@ -57,7 +57,7 @@ async function growth(key: TestKey, cacheSize: number, count: number): Promise<n
     EDGE_AUTH_JWT_ISSUER: template.iss,
     EDGE_AUTH_TOKEN_CACHE_SIZE: String(cacheSize),
   })
-  const auth = createAuth(config, { sessionStore: () => Promise.resolve('live' as const) })
+  const auth = authFromConfig(config, { sessionStore: () => Promise.resolve('live' as const) })
   // Key import and jose's caches are warmed before the first reading.
   await auth.verify(await sign(key, fresh()))
   const before = await settle()

@@ -7,7 +7,7 @@
 //   deno run -A tests/bench/verify_bench.ts [--out path] [--tokens 2000] [--rounds 5]
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import { dirname } from 'node:path'
-import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { verifyOptions } from '../../functions/_shared/tokens/verify.ts'
 import { testConfig } from '../_helpers/jwks_server.ts'
 import { claims, generateKeyPair, jwksOf, sign } from '../_helpers/keys.ts'
@@ -47,7 +47,7 @@ function median(values: number[]): number {
 // Warm-up: JIT and key import caches on both paths.
 const warm = await uniqueTokens(300)
 for (const token of warm) await jwtVerify(token, keySet, joseOptions)
-const warmAuth = createAuth(config, { sessionStore: () => Promise.resolve('live' as const) })
+const warmAuth = authFromConfig(config, { sessionStore: () => Promise.resolve('live' as const) })
 for (const token of warm) await warmAuth.verify(token)
 
 const jose: number[] = []
@@ -56,7 +56,7 @@ const repeated: number[] = []
 for (let round = 0; round < rounds; round++) {
   const tokens = await uniqueTokens(tokenCount)
   // Each round uses a fresh instance, so every token is a cache miss, as for unique tokens.
-  const auth = createAuth(config, { sessionStore: () => Promise.resolve('live' as const) })
+  const auth = authFromConfig(config, { sessionStore: () => Promise.resolve('live' as const) })
   if (round % 2 === 0) {
     jose.push(await measure(tokens, (t) => jwtVerify(t, keySet, joseOptions)))
     ours.push(await measure(tokens, (t) => auth.verify(t)))

@@ -4,7 +4,7 @@
 // restart once each comes back. The functions run with a 1 s JWKS cooldown so that recovery is
 // quick to observe; everything else is the default configuration.
 import { assert, assertEquals } from '@std/assert'
-import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { DESCRIPTIONS } from '../../functions/_shared/core/errors.ts'
 import { assertAuthError, assertMe, assertNoEcho } from '../_helpers/assert_auth.ts'
 import { policyApp } from '../_helpers/me_harness.ts'
@@ -227,7 +227,7 @@ Deno.test({
             } ms`,
           )
           const config = stackConfig({}, stack)
-          const tokenOnly = policyApp(createAuth(config), config)
+          const tokenOnly = policyApp(authFromConfig(config), config)
           const expired = await mintToken({
             sub: user.id,
             iat: nowSeconds() - 600,

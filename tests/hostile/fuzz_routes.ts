@@ -26,7 +26,7 @@ import { assert, assertEquals } from '@std/assert'
 import fc from 'fast-check'
 import { decodeJwt } from 'jose'
 import postgres from 'postgres'
-import { closeDatabase } from '../../functions/_shared/db/database.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { DESCRIPTIONS } from '../../functions/_shared/core/errors.ts'
 import { maxJsonBodyBytes } from '../../functions/_shared/http/json_body.ts'
 import { createLoginApp } from '../../functions/login/app.ts'
@@ -179,8 +179,10 @@ export async function setUpRouteFuzz(stack: TestStack): Promise<RouteFuzzSetup> 
   // The failure floor is timing, not behaviour: a clock that does not wait skips it.
   const login = createLoginApp(config, { clock: new ManualClock() })
   const refresh = createRefreshApp(config)
-  const logout = createLogoutApp(config)
-  const notes = createNotesApp(config)
+  // Two instances, as two functions: each its own caches and pool.
+  const instances = [authFromConfig(config), authFromConfig(config)] as const
+  const logout = createLogoutApp(config, { auth: instances[0] })
+  const notes = createNotesApp(config, { auth: instances[1] })
   const superuser = postgres(stack.dbUrl, { max: 2, prepare: false, onnotice: () => {} })
 
   const [loginUser, refreshUser, logoutUser, notesUser] = await Promise.all(
@@ -664,7 +666,7 @@ export async function setUpRouteFuzz(stack: TestStack): Promise<RouteFuzzSetup> 
     ],
     statuses,
     async close() {
-      await closeDatabase(config)
+      for (const instance of instances) await instance.close()
       await superuser.end({ timeout: 5 })
     },
   }

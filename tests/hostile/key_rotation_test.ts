@@ -9,7 +9,7 @@
 import { assert, assertEquals } from '@std/assert'
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT } from 'jose'
 import { join } from 'node:path'
-import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { ApiError } from '../../functions/_shared/core/errors.ts'
 import { assertAuthError, assertMe } from '../_helpers/assert_auth.ts'
 import { eventually } from '../_helpers/poll.ts'
@@ -131,7 +131,7 @@ Deno.test({
       await assertMeFor(stack, old)
       // An instance that is never restarted (the local stack restarts its functions at revoke,
       // because the revoked key signed its API keys; the hosted platform does not).
-      const instance = createAuth(stackConfig(TIMINGS, stack))
+      const instance = authFromConfig(stackConfig(TIMINGS, stack))
       await instance.verify(old)
 
       const tokens = [old]

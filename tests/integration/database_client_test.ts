@@ -8,8 +8,8 @@
 import { assert, assertEquals, assertRejects } from '@std/assert'
 import fc from 'fast-check'
 import postgres from 'postgres'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import {
-  closeDatabase,
   createDatabaseClient,
   type Sql,
   withDeadlines,
@@ -444,11 +444,12 @@ Deno.test({
     const { url, name } = namedUrl('byo', stack.functionsDbUrl)
     const own = postgres(url, { max: 2, prepare: false, transform: postgres.camel })
     const config = stackConfig({ EDGE_AUTH_SESSION_CACHE_TTL_MS: '0' })
+    const auth = authFromConfig(config, { database: () => own })
     try {
       const user = await createTestUser({ stack })
       const [live, revoked] = await insertSessions(stack, user.id, 2)
       await admin((a) => a`delete from auth.sessions where id = ${revoked!}`)
-      const app = createMeApp(config, { database: () => own })
+      const app = createMeApp(config, { auth })
       const ok = await app.request(
         '/me',
         requestInit(undefined, await tokenFor(stack, user.id, live!)),
@@ -464,7 +465,10 @@ Deno.test({
       assertEquals(refused.status, 401)
       // The function's own client is untouched: its queries still camel-case.
       assertEquals([...await own`select 1 as some_column`], [{ someColumn: 1 }])
-      assert(withDeadlines(own, 1_500) === withDeadlines(own, 1_500), 'one pool per client')
+      assert(
+        auth.database() === auth.database(),
+        'one pool per instance, for the app and the check',
+      )
       if (stack.database === 'direct') {
         const [row] = await admin((a) =>
           a`select count(*)::int as count from pg_stat_activity where application_name = ${name}`
@@ -472,9 +476,8 @@ Deno.test({
         assert(Number(row!.count) >= 1, 'the session check connected with the client settings')
       }
     } finally {
-      await withDeadlines(own, config.dbTimeoutMs).end()
+      await auth.close()
       await own.end()
-      await closeDatabase(config)
     }
   },
 })

@@ -10,7 +10,8 @@ import { assert, assertEquals } from '@std/assert'
 import fc from 'fast-check'
 import { DEFAULT_DB_TIMEOUT_MS } from '../../functions/_shared/core/config.ts'
 import { type DescriptionKey, DESCRIPTIONS } from '../../functions/_shared/core/errors.ts'
-import { closeDatabase, createDatabaseClient } from '../../functions/_shared/db/database.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
+import { createDatabaseClient } from '../../functions/_shared/db/database.ts'
 import { DATABASE_TIMEOUT } from '../../functions/_shared/db/database_errors.ts'
 import { createHealthApp } from '../../functions/health/app.ts'
 import { createMeApp } from '../../functions/me/app.ts'
@@ -498,11 +499,12 @@ Deno.test({
   async fn() {
     const silent = silentListener()
     const budget = 400
-    // The instance's own client, as `database(config)` makes it from the configuration.
+    // The instance's own client, as the configuration makes it, shared by the three apps.
     const config = stackConfig({
       SUPABASE_DB_URL: silent.url,
       EDGE_AUTH_DB_TIMEOUT_MS: String(budget),
     })
+    const auth = authFromConfig(config)
     const stack = testStack()
     try {
       const token = await tokenFor(stack, crypto.randomUUID(), crypto.randomUUID())
@@ -510,14 +512,17 @@ Deno.test({
         [
           'POST /sessions/revoke',
           () =>
-            createSessionsApp(config).request('/sessions/revoke', {
+            createSessionsApp(config, { auth }).request('/sessions/revoke', {
               method: 'POST',
               headers: { apikey: stack.secretKey, 'Content-Type': 'application/json' },
               body: JSON.stringify({ user_id: crypto.randomUUID() }),
             }),
         ],
-        ['GET /me', () => createMeApp(config).request('/me', requestInit(undefined, token))],
-        ['GET /health', () => createHealthApp(config).request('/health')],
+        [
+          'GET /me',
+          () => createMeApp(config, { auth }).request('/me', requestInit(undefined, token)),
+        ],
+        ['GET /health', () => createHealthApp(config, { auth }).request('/health')],
       ]
       const [, lines] = await capturingErrors(async () => {
         for (const [name, request] of requests) {
@@ -542,7 +547,7 @@ Deno.test({
       assert(lines.some((line) => line.includes('temporarily_unavailable')), lines.join('\n'))
       assertEquals(config.dbTimeoutMs, budget)
     } finally {
-      await closeDatabase(config)
+      await auth.close()
       await silent.close()
     }
   },
@@ -646,7 +651,8 @@ Deno.test({
     const stack = testStack()
     // A budget the backlog's page cannot be read in, on the real database.
     const config = stackConfig({ EDGE_AUTH_DB_TIMEOUT_MS: '300' })
-    const app = createMeApp(config)
+    const auth = authFromConfig(config)
+    const app = createMeApp(config, { auth })
     const user = await createTestUser({ stack })
     const [kept, revoked] = await insertSessions(stack, user.id, 2)
     const me = (session: string) =>
@@ -678,7 +684,7 @@ Deno.test({
         stack,
         (sql) => sql`delete from edge_auth.revocations where user_id = ${marker}`,
       )
-      await closeDatabase(config)
+      await auth.close()
     }
   },
 })

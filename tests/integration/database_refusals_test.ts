@@ -2,7 +2,7 @@
 // cached session (401 session revoked), a read-only database and a pooler refusing connections
 // (503 with Retry-After); never a 500 `server_error`.
 import { assert, assertEquals } from '@std/assert'
-import { closeDatabase } from '../../functions/_shared/db/database.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { createLogoutApp } from '../../functions/logout/app.ts'
 import { createNotesApp } from '../../functions/notes/app.ts'
 import { createSessionsApp } from '../../functions/sessions/app.ts'
@@ -24,7 +24,8 @@ Deno.test({
   async fn() {
     const stack = testStack()
     const config = stackConfig({ EDGE_AUTH_SESSION_CACHE_TTL_MS: '5000' })
-    const app = createNotesApp(config)
+    const auth = authFromConfig(config)
+    const app = createNotesApp(config, { auth })
     try {
       const failures: string[] = []
       for (let i = 0; i < 3; i++) {
@@ -45,7 +46,7 @@ Deno.test({
       }
       assertEquals(failures, [])
     } finally {
-      await closeDatabase(config)
+      await auth.close()
     }
   },
 })
@@ -65,24 +66,26 @@ Deno.test({
     url.username = role
     url.password = 'review'
     const config = stackConfig({ SUPABASE_DB_URL: url.toString() })
+    // One instance, one pool, closed at the end.
+    const auth = authFromConfig(config)
     try {
       const user = await createTestUser()
       const sessions = await insertSessions(stack, user.id, 2)
       const live = await tokenFor(stack, user.id, sessions[0]!)
       const expired = await tokenFor(stack, user.id, sessions[1]!, true)
       const results: Record<string, string> = {}
-      const notes = await createNotesApp(config).request('/notes', {
+      const notes = await createNotesApp(config, { auth }).request('/notes', {
         method: 'POST',
         headers: { Authorization: `Bearer ${live}`, 'Content-Type': 'application/json' },
         body: JSON.stringify({ body: 'read-only' }),
       })
       results['POST /notes'] = await outcome(notes)
-      const logout = await createLogoutApp(config).request('/logout?scope=local', {
+      const logout = await createLogoutApp(config, { auth }).request('/logout?scope=local', {
         method: 'POST',
         headers: { Authorization: `Bearer ${expired}` },
       })
       results['POST /logout (expired)'] = await outcome(logout)
-      const revoke = await createSessionsApp(config).request('/sessions/revoke', {
+      const revoke = await createSessionsApp(config, { auth }).request('/sessions/revoke', {
         method: 'POST',
         headers: { apikey: stack.secretKey, 'Content-Type': 'application/json' },
         body: JSON.stringify({ user_id: user.id }),
@@ -91,7 +94,7 @@ Deno.test({
       const wrong = Object.entries(results).filter(([, text]) => !text.startsWith('503 '))
       assertEquals(wrong, [], JSON.stringify(results))
     } finally {
-      await closeDatabase(config)
+      await auth.close()
       await withAdmin(stack, (sql) => sql.unsafe(`drop role if exists ${role}`))
     }
   },
@@ -132,13 +135,14 @@ Deno.test({
     const config = stackConfig({
       SUPABASE_DB_URL: `postgres://postgres:postgres@127.0.0.1:${pooler.port}/postgres`,
     })
+    const auth = authFromConfig(config, { sessionStore: () => Promise.resolve('live' as const) })
     try {
       const user = await createTestUser()
       const sessions = await insertSessions(stack, user.id, 2)
       const live = await tokenFor(stack, user.id, sessions[0]!)
       const expired = await tokenFor(stack, user.id, sessions[1]!, true)
       // The session check is not what is probed here: it already answers 503 for any failure.
-      const deps = { sessionStore: () => Promise.resolve('live' as const) }
+      const deps = { auth }
       const results: Record<string, string> = {}
       results['POST /notes'] = await outcome(
         await createNotesApp(config, deps).request('/notes', {
@@ -164,7 +168,7 @@ Deno.test({
       const wrong = Object.entries(results).filter(([, text]) => !text.startsWith('503 '))
       assertEquals(wrong, [], JSON.stringify(results))
     } finally {
-      await closeDatabase(config)
+      await auth.close()
       pooler.close()
     }
   },

@@ -7,7 +7,7 @@
 import { assert, assertEquals } from '@std/assert'
 import fc from 'fast-check'
 import { decodeJwt, type JWTPayload } from 'jose'
-import { closeDatabase } from '../../functions/_shared/db/database.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { createLogoutApp } from '../../functions/logout/app.ts'
 import { assertAuthError, assertMe, assertNoEcho } from '../_helpers/assert_auth.ts'
 import { withAdmin } from '../_helpers/db_faults.ts'
@@ -287,6 +287,8 @@ Deno.test({
   ignore,
   async fn() {
     const config = stackConfig()
+    // One instance for every run, as on one warm function: one pool, closed at the end.
+    const auth = authFromConfig(config)
     try {
       await fc.assert(
         fc.asyncProperty(
@@ -312,7 +314,7 @@ Deno.test({
               upstream.push(`${response.status} ${body.code}`)
               return response
             }
-            const app = createLogoutApp(config, { fetch: heldFetch })
+            const app = createLogoutApp(config, { auth, fetch: heldFetch })
             const response = await app.request(`/logout?scope=${scope}`, {
               method: 'POST',
               headers: { Authorization: `Bearer ${bearer}` },
@@ -326,7 +328,7 @@ Deno.test({
         { seed, numRuns: 6 },
       )
     } finally {
-      await closeDatabase(config)
+      await auth.close()
     }
   },
 })

@@ -2,8 +2,8 @@
 // server's tokens and JWKS, real PostgreSQL behind the session check, and key rotation.
 import { assert, assertEquals } from '@std/assert'
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose'
-import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
-import { closeDatabase, database } from '../../functions/_shared/db/database.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
+import { createDatabaseClient } from '../../functions/_shared/db/database.ts'
 import { ApiError } from '../../functions/_shared/core/errors.ts'
 import { createSessionChecker } from '../../functions/_shared/sessions/session_check.ts'
 import { databaseSessionStore } from '../../functions/_shared/sessions/session_store.ts'
@@ -184,15 +184,15 @@ Deno.test({
   ignore,
   async fn() {
     const config = stackConfig()
+    const sql = createDatabaseClient(config.dbUrl!, { timeoutMs: config.dbTimeoutMs })
     try {
-      const query = databaseSessionStore(() => database(config))
+      const query = databaseSessionStore(() => sql)
       const user = await createTestUser()
       const { access_token } = await login(user)
       const sessionId = String(decodeJwt(access_token).session_id)
       assertEquals(await query(sessionId, user.id), 'live')
       assertEquals(await query(sessionId, crypto.randomUUID()), 'refused')
       assertEquals(await query(crypto.randomUUID(), user.id), 'gone')
-      const sql = database(config)
       await sql`update auth.users set banned_until = now() + interval '1 hour' where id = ${user.id}`
       assertEquals(await query(sessionId, user.id), 'refused')
       await sql`update auth.users set banned_until = null where id = ${user.id}`
@@ -200,7 +200,7 @@ Deno.test({
       await sql`delete from auth.sessions where id = ${sessionId}::uuid`
       assertEquals(await query(sessionId, user.id), 'gone')
     } finally {
-      await closeDatabase(config)
+      await sql.end()
     }
   },
 })
@@ -214,8 +214,9 @@ Deno.test({
     const user = await createTestUser()
     const { access_token } = await login(user)
     const sessionId = String(decodeJwt(access_token).session_id)
+    const sql = createDatabaseClient(config.dbUrl!, { timeoutMs: config.dbTimeoutMs })
     const sessions = createSessionChecker({
-      query: databaseSessionStore(() => database(config)),
+      query: databaseSessionStore(() => sql),
       ttlMs: 0,
       size: 10,
     })
@@ -246,7 +247,7 @@ Deno.test({
       await assertMe(recovered, access_token, { sub: user.id, session_id: sessionId })
       assertEquals(await sessions.isActive(sessionId, user.id), true)
     } finally {
-      await closeDatabase(config)
+      await sql.end()
     }
   },
 })
@@ -261,7 +262,7 @@ Deno.test({
     const config = stackConfig(timing)
     const clock = new ManualClock()
     const early = countingFetch()
-    const earlyAuth = createAuth(config, { fetch: early.fetch, clock })
+    const earlyAuth = authFromConfig(config, { fetch: early.fetch, clock })
     const kidOf = (token: string) => decodeProtectedHeader(token).kid
 
     const before = (await login(user)).access_token
@@ -272,7 +273,7 @@ Deno.test({
     // Instances that start now see the standby key before it signs anything: the in-process one,
     // and the me function (restarted: what waiting out its cache age would do, in less time).
     const late = countingFetch()
-    const lateAuth = createAuth(config, { fetch: late.fetch, clock })
+    const lateAuth = authFromConfig(config, { fetch: late.fetch, clock })
     await lateAuth.verify(before)
     await stackControl('functions/restart')
     assertEquals((await me(before)).status, 200)

@@ -7,7 +7,7 @@ import { assert, assertEquals } from '@std/assert'
 import { decodeJwt } from 'jose'
 import postgres from 'postgres'
 import { createDatabaseClient } from '../../functions/_shared/db/database.ts'
-import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { DESCRIPTIONS } from '../../functions/_shared/core/errors.ts'
 import {
   createFunctionApp,
@@ -324,7 +324,7 @@ Deno.test({
 function userOrSecretApp(seen: (authorization: string | null) => void) {
   // No session cache: a revocation is seen by the next request, so no test has to wait for it.
   const config = stackConfig({ EDGE_AUTH_SESSION_CACHE_TTL_MS: '0' })
-  const auth = createAuth(config)
+  const auth = authFromConfig(config)
   const app = createFunctionApp<CredentialEnv>('whoami', { corsOrigins: '*', methods: ['GET'] })
   app.get('/', requireCredentials(auth, ['user', 'secret']), (c) => {
     seen(c.req.header('Authorization') ?? null)

@@ -11,9 +11,9 @@ import { assert, assertEquals } from '@std/assert'
 import fc from 'fast-check'
 import postgres from 'postgres'
 import { DESCRIPTIONS } from '../../functions/_shared/core/errors.ts'
-import { closeDatabase, type Sql } from '../../functions/_shared/db/database.ts'
+import { createDatabaseClient, type Sql } from '../../functions/_shared/db/database.ts'
 import { DatabaseTimeoutError } from '../../functions/_shared/db/database_errors.ts'
-import type { AppDeps } from '../../functions/_shared/auth/authenticate.ts'
+import type { AppDeps } from '../../functions/_shared/auth/from_env.ts'
 import type { Config } from '../../functions/_shared/core/config.ts'
 import { createHealthApp } from '../../functions/health/app.ts'
 import { createLogoutApp } from '../../functions/logout/app.ts'
@@ -488,18 +488,21 @@ Deno.test({
     url.username = role
     url.password = password
     const config = stackConfig({ SUPABASE_DB_URL: url.href })
+    // The client the configuration makes, shared by every app built here and closed at the end.
+    const sql = createDatabaseClient(url.href, { timeoutMs: config.dbTimeoutMs })
     try {
       const ids = await subject(stack)
       const [, lines] = await capturingErrors(async () => {
-        for (const [name, description, request] of inProcessRoutes(config, {}, ids)) {
+        const deps = { database: () => sql }
+        for (const [name, description, request] of inProcessRoutes(config, deps, ids)) {
           await assertTransient(await request(), description, `${name} (53300)`)
         }
       })
       assertNoBugLine(lines)
       assert(lines.some((line) => line.includes('53300')), `the cause is logged: ${lines}`)
     } finally {
-      await closeDatabase(config)
-      await withAdmin(stack, (sql) => sql.unsafe(`drop role ${role}`))
+      await sql.end()
+      await withAdmin(stack, (admin) => admin.unsafe(`drop role ${role}`))
     }
   },
 })

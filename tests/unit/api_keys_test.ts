@@ -6,7 +6,8 @@ import { assert, assertEquals, assertRejects } from '@std/assert'
 import { createApiKeyMatcher } from '../../functions/_shared/auth/api_keys.ts'
 import { isApiKeyToken } from '../../functions/_shared/tokens/api_key_token.ts'
 import { timingSafeEqual } from '../../functions/_shared/core/timing_safe.ts'
-import { type AcceptedCredential, createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { type AcceptedCredential } from '../../functions/_shared/auth/authenticate.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { ConfigError } from '../../functions/_shared/core/config.ts'
 import type { SessionStore } from '../../functions/_shared/core/deps.ts'
 import { DESCRIPTIONS, REALM } from '../../functions/_shared/core/errors.ts'
@@ -35,7 +36,7 @@ const config = testConfig({
   SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET, cron: CRON }),
   SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: PUBLISHABLE }),
 })
-const auth = createAuth(config, { sessionStore })
+const auth = authFromConfig(config, { sessionStore })
 
 /** One route per accepted list, each answering the credential it got. */
 function credentialApp() {

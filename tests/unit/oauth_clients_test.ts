@@ -5,7 +5,8 @@
 import { assertEquals } from '@std/assert'
 import { Hono } from 'hono'
 import fc from 'fast-check'
-import { type AuthPolicy, createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { type AuthPolicy } from '../../functions/_shared/auth/authenticate.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { REALM } from '../../functions/_shared/core/errors.ts'
 import { type AuthEnv, requireUser } from '../../functions/_shared/hono/adapter.ts'
 import { createMeApp } from '../../functions/me/app.ts'
@@ -20,7 +21,7 @@ const config = testConfig({ SUPABASE_JWKS: JSON.stringify(jwksOf(key)) })
 const deps = { clock, sessionStore: () => Promise.resolve('live' as const) }
 
 function app(policy: Omit<AuthPolicy, 'session'>) {
-  const auth = createAuth(config, deps)
+  const auth = authFromConfig(config, deps)
   const hono = new Hono<AuthEnv>()
   hono.get('/r', requireUser(auth, { session: 'check', ...policy }), (c) => {
     return c.json({ client: c.var.auth.client })

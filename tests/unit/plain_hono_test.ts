@@ -5,7 +5,12 @@
 import { assertEquals } from '@std/assert'
 import { Hono } from 'hono'
 import fc from 'fast-check'
-import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import {
+  createAuth,
+  createKeySource,
+  createSessionCheck,
+  createVerifier,
+} from '../../functions/_shared/mod.ts'
 import { DESCRIPTIONS } from '../../functions/_shared/core/errors.ts'
 import { type AuthEnv, requireUser } from '../../functions/_shared/hono/adapter.ts'
 import { assertAuthError } from '../_helpers/assert_auth.ts'
@@ -20,12 +25,21 @@ type SessionAnswer = 'live' | 'gone' | 'down'
 /** A user's own app: edge-auth's middleware on its routes, nothing else of edge-auth. */
 function userApp(answer: () => SessionAnswer) {
   const clock = new ManualClock()
-  const auth = createAuth(testConfig({ SUPABASE_JWKS: JSON.stringify(jwksOf(key)) }), {
+  // Each part from its own options, as a user's project builds them.
+  const auth = createAuth({
+    verifier: createVerifier({
+      issuer: testConfig().issuer,
+      keys: createKeySource({ jwks: jwksOf(key) }),
+      clock,
+    }),
+    sessions: createSessionCheck({
+      store: () => {
+        const state = answer()
+        return state === 'down' ? Promise.reject(new Error('store down')) : Promise.resolve(state)
+      },
+      clock,
+    }),
     clock,
-    sessionStore: () => {
-      const state = answer()
-      return state === 'down' ? Promise.reject(new Error('store down')) : Promise.resolve(state)
-    },
   })
   const app = new Hono<AuthEnv>()
   app.use('/api/*', requireUser(auth, { session: 'check' }))

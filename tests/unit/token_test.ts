@@ -18,7 +18,7 @@ import {
 } from '../_helpers/keys.ts'
 import { startLocalServer } from '../_helpers/local_server.ts'
 import { meHarness } from '../_helpers/me_harness.ts'
-import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { ApiError } from '../../functions/_shared/core/errors.ts'
 
 const ec = await generateKeyPair('ES256')
@@ -328,7 +328,7 @@ Deno.test('T25 attacker iss -> 401, zero requests to the attacker (keys come fro
   const server = startJwksServer(jwksOf(ec).keys)
   try {
     const config = testConfig({ SUPABASE_JWKS_URL: server.url })
-    const auth = createAuth(config, { sessionStore: () => Promise.resolve('live' as const) })
+    const auth = authFromConfig(config, { sessionStore: () => Promise.resolve('live' as const) })
     const token = await sign(ec, claims({ iss: `${attacker.url}/auth/v1` }))
     const error = await auth.verify(token).catch((e) => e)
     assert(error instanceof ApiError)

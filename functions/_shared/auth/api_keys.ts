@@ -12,6 +12,7 @@
  * @module
  */
 import { API_KEY_VARIABLES, type ApiKeys, ConfigError } from '../core/config.ts'
+import { checkOption } from '../core/options.ts'
 import { timingSafeEqual } from '../core/timing_safe.ts'
 
 /** The two kinds of project API key. */
@@ -39,6 +40,49 @@ export interface ApiKeyMatcher {
    * fault, answered 500 `server_misconfigured`, never a 401 that would blame the caller)
    */
   match(request: Request, requirement: ApiKeyRequirement): Promise<string | undefined>
+}
+
+/** Options of {@linkcode createApiKeyCheck}: the project's keys of each kind, by name. */
+export interface ApiKeyCheckOptions {
+  /** `sb_publishable_…` keys (or the legacy anon key) by name; `default` is every project's. */
+  publishable?: Readonly<Record<string, string>>
+  /** `sb_secret_…` keys (or the legacy service_role key) by name. */
+  secret?: Readonly<Record<string, string>>
+}
+
+/**
+ * Builds the API-key check of an instance, for `createAuth`.
+ *
+ * @param options the key maps (default none of either kind)
+ * @returns the matcher
+ * @throws {TypeError} naming a map that is not an object of names to non-empty strings
+ *
+ * @example
+ * ```ts
+ * const apiKeys = createApiKeyCheck({ secret: { default: Deno.env.get('SUPABASE_SECRET_KEY')! } })
+ * ```
+ */
+export function createApiKeyCheck(options: ApiKeyCheckOptions = {}): ApiKeyMatcher {
+  const keys = {
+    publishable: keyMap('publishable', options.publishable),
+    secret: keyMap('secret', options.secret),
+  }
+  return createApiKeyMatcher(keys)
+}
+
+function keyMap(
+  name: ApiKeyKind,
+  map: Readonly<Record<string, string>> | undefined,
+): Readonly<Record<string, string>> {
+  if (map === undefined) return Object.freeze({})
+  checkOption(
+    'createApiKeyCheck',
+    name,
+    typeof map === 'object' && map !== null && !Array.isArray(map) &&
+      Object.values(map).every((key) => typeof key === 'string' && key.length > 0),
+    'an object of key names to keys',
+  )
+  return Object.freeze({ ...map })
 }
 
 interface Digested {

@@ -9,8 +9,8 @@
  * @module
  */
 import { type Clock, systemClock } from '../core/clock.ts'
-import type { Config } from '../core/config.ts'
-import type { ServiceDeps } from '../core/deps.ts'
+import { ConfigError } from '../core/config.ts'
+import { checkOption } from '../core/options.ts'
 import {
   ApiError,
   insufficientScope,
@@ -18,17 +18,18 @@ import {
   invalidToken,
   noCredentials,
 } from '../core/errors.ts'
-import { type DatabaseClient, databaseFor } from '../db/database.ts'
-import { createInlineKeyStore } from '../keys/inline_keys.ts'
-import type { KeyStore } from '../keys/key_store.ts'
-import { createRemoteKeyStore } from '../keys/remote_keys.ts'
-import { type ApiKeyKind, type ApiKeyRequirement, createApiKeyMatcher } from './api_keys.ts'
-import { createSessionChecker } from '../sessions/session_check.ts'
-import { databaseRevocationFeed, databaseSessionStore } from '../sessions/session_store.ts'
+import type { Sql } from '../db/database.ts'
+import {
+  type ApiKeyKind,
+  type ApiKeyMatcher,
+  type ApiKeyRequirement,
+  createApiKeyCheck,
+} from './api_keys.ts'
+import type { SessionCheck } from '../sessions/database_session_check.ts'
 import { isApiKeyToken } from '../tokens/api_key_token.ts'
 import { extractBearer } from '../tokens/bearer.ts'
 import type { AuthClient, AuthContext } from '../tokens/identity.ts'
-import { type CachedToken, createVerifier, type IgnoringExpiryOptions } from '../tokens/verify.ts'
+import type { CachedToken, IgnoringExpiryOptions, Verifier } from '../tokens/verify.ts'
 
 /** What a route asks of its callers. */
 export interface AuthPolicy {
@@ -71,26 +72,19 @@ export type Credential =
   | { readonly kind: 'user'; readonly context: AuthContext }
   | { readonly kind: ApiKeyKind; readonly name: string }
 
-/**
- * The one dependency shape of every `create<Name>App(config, deps)`: the same optional fields
- * for every function, whether it uses them or not.
- */
-export interface AppDeps extends AuthDeps {
+/** Options of {@linkcode createAuth}: the parts it composes. */
+export interface AuthOptions {
+  /** The token verifier (`createVerifier`), with its key source and token cache. */
+  verifier: Verifier
   /**
-   * The instance's authentication services (default: built from the configuration and the other
-   * fields), for several apps that must share one token cache and one session cache.
+   * The session check (`createSessionCheck`); without it, a route that checks sessions answers
+   * 500 `server_misconfigured` (a deployment fault), and routes that trust the token work.
    */
-  auth?: Auth
-}
-
-/** What {@linkcode createAuth} builds on: the outside dependencies and the database client. */
-export interface AuthDeps extends ServiceDeps {
-  /**
-   * The PostgreSQL client (default one per instance from `SUPABASE_DB_URL`, opened on first use):
-   * a postgres.js client of the function's own gets the time budget of `EDGE_AUTH_DB_TIMEOUT_MS`
-   * and connections of its own for the session check and RLS queries.
-   */
-  database?: () => DatabaseClient
+  sessions?: SessionCheck
+  /** The project API keys (`createApiKeyCheck`; default none). */
+  apiKeys?: ApiKeyMatcher
+  /** The clock the routes' rules read (default the system clock). */
+  clock?: Clock
 }
 
 /** The authentication services of one instance. */
@@ -151,83 +145,79 @@ export interface Auth {
   /** Marks a session dead on this instance at once; call it after a successful logout. */
   forgetSession(sessionId: string): void
   /**
-   * Says a route checks sessions. An instance being served ({@linkcode whileServing}) then starts
-   * at once, in the background, what its first session check would otherwise wait for: the
-   * database connection and the first poll of the revocation feed (a failure is left to that
-   * request). Elsewhere, in tests or scripts, nothing connects unasked.
+   * Starts at once, in the background, what the first session check would otherwise wait for:
+   * the database connection and the first poll of the revocation feed (a failure is left to that
+   * request). The served entry of a function whose routes check sessions calls it at boot;
+   * nothing else connects unasked.
    */
-  declareSessionCheck(): void
+  warmUp(): void
+  /**
+   * The database client the session check owns, for the app's own queries on the same pool.
+   *
+   * @throws {ConfigError} when there is none (no `SUPABASE_DB_URL`, or a session store alone)
+   */
+  database(): Sql
+  /** Closes the database connections of the instance (tests, orderly shutdown). */
+  close(): Promise<void>
   /** Readiness: a usable signing key for an allowed algorithm is at hand. */
   keysReady(): Promise<boolean>
   /** The clock every rule of this instance reads. */
   readonly clock: Clock
 }
 
-// True while a function's app is built to be served: its session checks warm up at boot.
-let serving = false
-
 /**
- * Builds a function's app to serve it: the authentication services created meanwhile start
- * their database connection at boot when a route checks sessions (see
- * {@linkcode Auth.declareSessionCheck}), so the first request of a cold instance waits for
- * neither the connection nor the first revocation poll. `serveFunction` calls it.
+ * Composes the authentication services of an instance from its parts; call it once, at
+ * start-up (`authFromEnv` builds the parts from the environment).
  *
- * @param build builds the app (synchronously)
- * @returns what `build` returns
- */
-export function whileServing<T>(build: () => T): T {
-  serving = true
-  try {
-    return build()
-  } finally {
-    serving = false
-  }
-}
-
-/**
- * The authentication services an app is to use: the injected ones, or new ones.
- *
- * @param config the loaded configuration
- * @param deps the app's dependencies
- * @returns `deps.auth`, or services built by {@linkcode createAuth}
- */
-export function authFor(config: Config, deps: AppDeps): Auth {
-  return deps.auth ?? createAuth(config, deps)
-}
-
-/**
- * Builds the authentication services of an instance; call it once, at start-up.
- *
- * @param config the loaded configuration
- * @param deps clock, fetch, session store and database injection
+ * @param options the verifier, the session check, the API keys, the clock
  * @returns the services
+ * @throws {TypeError} naming the option at fault
  *
  * @example
  * ```ts
- * const auth = createAuth(loadConfig())
+ * const issuer = 'https://abc.supabase.co/auth/v1'
+ * const auth = createAuth({
+ *   verifier: createVerifier({
+ *     issuer,
+ *     keys: createKeySource({ jwksUrl: `${issuer}/.well-known/jwks.json` }),
+ *   }),
+ *   sessions: createSessionCheck({ sql: postgres(Deno.env.get('SUPABASE_DB_URL')!) }),
+ * })
  * const { user } = await auth.authenticate(request, { session: 'check' })
  * ```
  */
-export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
-  const warmUp = serving
-  const clock = deps.clock ?? systemClock
-  const keys = createKeyStore(config, deps.fetch, clock)
-  const verifier = createVerifier(config, keys, clock)
-  const apiKeys = createApiKeyMatcher(config.apiKeys)
-  // Pruned rows can only concern expired tokens: a token lives at most this long, give or take
-  // the clock tolerance; a minute more for the clocks of the database and the instance.
-  const keepSeconds = config.maxTokenAgeSeconds + config.clockToleranceSeconds + 60
-  const database = databaseFor(config, deps)
-  const sessions = createSessionChecker({
-    query: deps.sessionStore ?? databaseSessionStore(database),
-    // An injected store without a feed: every answer is re-asked after the TTL.
-    feed: deps.revocationFeed ??
-      (deps.sessionStore ? undefined : databaseRevocationFeed(database, keepSeconds)),
-    feedKeepMs: keepSeconds * 1000,
-    ttlMs: config.sessionCacheTtlMs,
-    size: config.sessionCacheSize,
-    clock,
-  })
+export function createAuth(options: AuthOptions): Auth {
+  const { verifier, sessions } = options
+  checkOption(
+    'createAuth',
+    'verifier',
+    typeof verifier?.verify === 'function' && typeof verifier.lookup === 'function',
+    'a verifier (createVerifier)',
+  )
+  checkOption(
+    'createAuth',
+    'sessions',
+    sessions === undefined || typeof sessions.isActive === 'function',
+    'a session check (createSessionCheck)',
+  )
+  checkOption(
+    'createAuth',
+    'apiKeys',
+    options.apiKeys === undefined || typeof options.apiKeys.match === 'function',
+    'an API-key check (createApiKeyCheck)',
+  )
+  const clock = options.clock ?? systemClock
+  const apiKeys = options.apiKeys ?? createApiKeyCheck()
+
+  function isActive(sessionId: string, userId: string): boolean | Promise<boolean> {
+    if (sessions === undefined) {
+      throw new ConfigError(
+        'sessions',
+        'are required by a route that checks sessions: set SUPABASE_DB_URL, or give createAuth a session check',
+      )
+    }
+    return sessions.isActive(sessionId, userId)
+  }
 
   async function authenticate(request: Request, policy: AuthPolicy): Promise<AuthContext> {
     // Without keys accepted there is always a user, or a refusal.
@@ -283,7 +273,7 @@ export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
     if (user.is_anonymous && !policy.allowAnonymous) throw insufficientScope('anonymousNotAllowed')
     if (policy.aal === 'aal2' && user.aal !== 'aal2') throw insufficientScope('mfaRequired')
     if (context.client !== null) admitClient(context.client, policy)
-    if (policy.session === 'check' && !(await sessions.isActive(session.id, user.id))) {
+    if (policy.session === 'check' && !(await isActive(session.id, user.id))) {
       throw invalidToken('sessionRevoked')
     }
     return context
@@ -331,12 +321,17 @@ export function createAuth(config: Config, deps: AuthDeps = {}): Auth {
     authenticateAny,
     verify: async (token) => await verifier.verify(token),
     verifyIgnoringExpiry: verifier.verifyIgnoringExpiry,
-    isSessionActive: async (sessionId, userId) => await sessions.isActive(sessionId, userId),
-    forgetSession: sessions.forget,
-    declareSessionCheck() {
-      if (warmUp) sessions.warmUp()
+    isSessionActive: async (sessionId, userId) => await isActive(sessionId, userId),
+    forgetSession: (sessionId) => sessions?.forget(sessionId),
+    warmUp: () => sessions?.warmUp(),
+    database: () => {
+      if (sessions === undefined) {
+        throw new ConfigError('SUPABASE_DB_URL', 'is required by this function')
+      }
+      return sessions.database()
     },
-    keysReady: keys.keysReady,
+    close: async () => await sessions?.close(),
+    keysReady: () => verifier.keysReady(),
     clock,
   }
 }
@@ -355,14 +350,4 @@ function admitClient(client: AuthClient, policy: AuthPolicy): void {
 
 function toRequirement(kind: Exclude<AcceptedCredential, 'user'>): ApiKeyRequirement {
   return typeof kind === 'string' ? { kind } : kind
-}
-
-/** The injected keys, in front of the remote JWKS for every key they lack. */
-function createKeyStore(
-  config: Config,
-  fetchImpl: typeof fetch | undefined,
-  clock: Clock,
-): KeyStore {
-  const remote = createRemoteKeyStore(config.jwksUrl, config, { fetch: fetchImpl, clock })
-  return createInlineKeyStore(config.inlineKeys, config, remote)
 }

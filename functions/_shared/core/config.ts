@@ -56,7 +56,7 @@ export interface Config {
   readonly dbTimeoutMs: number
   /**
    * `SUPABASE_JWKS`: the key set the platform injects at boot, used without a fetch; unparsable,
-   * it is left out (and said once). Which of its keys are usable is the key store's business.
+   * it is left out (and said in the log). Which of its keys are usable is the key store's business.
    */
   readonly inlineKeys: readonly JwkInput[]
   /**
@@ -133,7 +133,8 @@ export class ConfigError extends Error {
   }
 }
 
-const ASYMMETRIC_ALGORITHMS = [
+/** The asymmetric algorithms a key set may be used with. */
+export const ASYMMETRIC_ALGORITHMS: readonly string[] = Object.freeze([
   'ES256',
   'ES384',
   'ES512',
@@ -145,7 +146,10 @@ const ASYMMETRIC_ALGORITHMS = [
   'PS512',
   'EdDSA',
   'Ed25519',
-]
+])
+/** The algorithms accepted unless told otherwise: those of Supabase's signing keys. */
+export const DEFAULT_ALGORITHMS: readonly string[] = Object.freeze(['ES256', 'RS256', 'EdDSA'])
+
 /** The variable each kind of project key comes from. */
 export const API_KEY_VARIABLES = {
   publishable: 'SUPABASE_PUBLISHABLE_KEYS',
@@ -171,10 +175,6 @@ const DEPRECATED_NAMES: Readonly<Record<string, string>> = {
   EDGE_AUTH_JWT_AUDIENCE: 'SUPABASE_JWT_AUDIENCE',
   EDGE_AUTH_JWT_SECRET: 'SUPABASE_JWT_SECRET',
 }
-// One line per old name and process, however often the configuration is read.
-const warned = new Set<string>()
-// One line per process for an injected key set that cannot be read.
-let jwksWarned = false
 
 /** Options of {@linkcode loadConfig}. */
 export interface LoadConfigOptions {
@@ -197,10 +197,8 @@ export function loadConfig(env: EnvReader = Deno.env, options: LoadConfigOptions
     const old = DEPRECATED_NAMES[name]
     const legacy = old === undefined ? undefined : env.get(old)?.trim()
     if (!legacy) return undefined
-    if (!warned.has(old!)) {
-      warned.add(old!)
-      console.warn(`[edge-auth] ${old} is deprecated: set ${name} instead`)
-    }
+    // Configuration is read once per instance: one line per instance.
+    console.warn(`[edge-auth] ${old} is deprecated: set ${name} instead`)
     return legacy
   }
   const supabaseUrl = parseServiceUrl('SUPABASE_URL', read('SUPABASE_URL'))
@@ -353,7 +351,7 @@ function keyNamed(keys: Readonly<Record<string, string>>, name = 'default'): str
   return Object.hasOwn(keys, name) ? keys[name] : undefined
 }
 
-/** The keys of an injected JWK set, or none (said once) when it cannot be read as one. */
+/** The keys of an injected JWK set, or none (said in the log) when it cannot be read as one. */
 function parseInlineKeys(value: string | undefined): readonly JwkInput[] {
   if (value === undefined) return Object.freeze([])
   let parsed: unknown
@@ -370,10 +368,7 @@ function parseInlineKeys(value: string | undefined): readonly JwkInput[] {
       ),
     )
   }
-  if (!jwksWarned) {
-    jwksWarned = true
-    console.error('[edge-auth] SUPABASE_JWKS is not a JWK set; keys come from the JWKS URL only')
-  }
+  console.error('[edge-auth] SUPABASE_JWKS is not a JWK set; keys come from the JWKS URL only')
   return Object.freeze([])
 }
 
@@ -395,7 +390,7 @@ function parseSecret(value: string | undefined): Uint8Array | undefined {
 }
 
 function parseAlgorithms(value: string | undefined): readonly string[] {
-  if (value === undefined) return Object.freeze(['ES256', 'RS256', 'EdDSA'])
+  if (value === undefined) return DEFAULT_ALGORITHMS
   const list = value.split(',').map((item) => item.trim()).filter(Boolean)
   if (list.length === 0 || !list.every((alg) => ASYMMETRIC_ALGORITHMS.includes(alg))) {
     throw new ConfigError(

@@ -5,7 +5,7 @@
  * @module
  */
 import type postgres from 'postgres'
-import { type Config, ConfigError, DEFAULT_DB_TIMEOUT_MS } from '../core/config.ts'
+import { DEFAULT_DB_TIMEOUT_MS } from '../core/config.ts'
 import { isConflict } from './database_errors.ts'
 import {
   adoptedOptions,
@@ -24,50 +24,17 @@ export type PostgresClient = postgres.Sql<Record<string, unknown>>
 /** What a function may hand to the session check and RLS helpers: either client. */
 export type DatabaseClient = Sql | PostgresClient
 
-// One client per database URL, time budget and instance: each holds a small pool, created on
-// first use so a function that never queries never connects.
-const clients = new Map<string, Sql>()
-
-function clientKey(config: Config): string | undefined {
-  return config.dbUrl === undefined ? undefined : `${config.dbTimeoutMs} ${config.dbUrl}`
-}
-
-/**
- * Returns the instance's client for `config.dbUrl`, creating it on first use.
- *
- * Settings: at most 5 connections (an Edge Function instance serves few requests at once, and
- * Supabase's pooler limits clients), unnamed statements only (`prepare: false`: a pooler in
- * transaction mode has no prepared statements), each query or transaction within
- * `config.dbTimeoutMs` (the wait for a connection and connecting included: a down or stuck
- * database fails fast, the caller answers 503), idle connections closed after 20 s.
- *
- * @param config the configuration, with `dbUrl` set
- * @returns the client
- * @throws {ConfigError} when `SUPABASE_DB_URL` is not set or not a usable URL
- */
-export function database(config: Config): Sql {
-  const key = clientKey(config)
-  if (key === undefined) {
-    throw new ConfigError('SUPABASE_DB_URL', 'is required by this function')
-  }
-  let sql = clients.get(key)
-  if (sql === undefined) {
-    try {
-      sql = createDatabaseClient(config.dbUrl!, { timeoutMs: config.dbTimeoutMs })
-    } catch (error) {
-      throw new ConfigError('SUPABASE_DB_URL', (error as Error).message)
-    }
-    clients.set(key, sql)
-  }
-  return sql
-}
-
 /** The pool's settings unless told otherwise: at most 5 connections, idle ones closed after 20 s. */
 const POOL = { max: 5, idleTimeoutMs: 20_000 } as const
 
 /**
- * A client of its own for `url`, apart from the instance's shared one: for scripts, tests, or a
- * second database. Nothing loads or connects until the first query; `end()` closes it.
+ * A client for `url`, with its own pool: at most 5 connections (an Edge Function instance serves
+ * few requests at once, and Supabase's pooler limits clients), unnamed statements only (a pooler
+ * in transaction mode has no prepared statements), each query or transaction within its time
+ * budget (the wait for a connection and connecting included: a down or stuck database fails
+ * fast, the caller answers 503), idle connections closed after 20 s. Nothing loads or connects
+ * until the first query; `end()` closes it. The session check of an instance makes one from
+ * `SUPABASE_DB_URL` and owns it (`auth.database()`).
  *
  * @param url a `postgres://` URL (`sslmode`, `sslrootcert`, `application_name` and
  *   `connect_timeout` are read from its query; a connection still opening when a query's time
@@ -93,15 +60,13 @@ export function createDatabaseClient(url: string, settings: Partial<SqlSettings>
   }, { ...POOL, timeoutMs: DEFAULT_DB_TIMEOUT_MS, ...settings })
 }
 
-// A client handed over, wrapped once per time budget: the same pool for every request.
-const adopted = new WeakMap<PostgresClient, Map<number, Sql>>()
-
 /**
  * The client to query through: `client` itself, or for a postgres.js client, a client on its
  * settings (server, credentials, TLS, types) with the rules every query here follows: its own
  * pool of at most 5 connections, unnamed statements, the time budget, a connection past it
  * destroyed (which a shared pool could not do without touching the function's own queries), and
- * no column or value transforms.
+ * no column or value transforms. Each call for a postgres.js client makes a new pool: call it
+ * once, where the client is handed over (the session check does), and keep what it returns.
  *
  * @param client the function's client
  * @param timeoutMs the time budget of a query or transaction
@@ -109,17 +74,16 @@ const adopted = new WeakMap<PostgresClient, Map<number, Sql>>()
  */
 export function withDeadlines(client: DatabaseClient, timeoutMs: number): Sql {
   if (!isPostgresClient(client)) return client
-  let byBudget = adopted.get(client)
-  if (byBudget === undefined) adopted.set(client, byBudget = new Map())
-  let sql = byBudget.get(timeoutMs)
-  if (sql === undefined) {
-    sql = createSql((session) => adoptedOptions(client.options, session), { ...POOL, timeoutMs })
-    byBudget.set(timeoutMs, sql)
-  }
-  return sql
+  return createSql((session) => adoptedOptions(client.options, session), { ...POOL, timeoutMs })
 }
 
-function isPostgresClient(client: DatabaseClient): client is PostgresClient {
+/**
+ * Tells a postgres.js client from an {@linkcode Sql}.
+ *
+ * @param client either
+ * @returns true for a postgres.js client
+ */
+export function isPostgresClient(client: DatabaseClient): client is PostgresClient {
   const options = (client as { options?: { shared?: unknown } }).options
   return typeof (client as { reserve?: unknown }).reserve === 'function' &&
     typeof options === 'object' && options !== null && options.shared !== undefined
@@ -140,41 +104,12 @@ export function serverTimeout(sql: Sql): string {
   return `${Math.max(1, Math.floor((sql.timeoutMs * 4) / 5))}ms`
 }
 
-/**
- * The database client an app is to use: the injected one (a postgres.js client gets the time
- * budget of `config`, see {@linkcode withDeadlines}), or the instance's for `config.dbUrl`
- * (opened on first use).
- *
- * @param config the configuration
- * @param deps the app's dependencies (`database` overrides)
- * @returns a function giving the client
- */
-export function databaseFor(
-  config: Config,
-  deps: { database?: () => DatabaseClient },
-): () => Sql {
-  const injected = deps.database
-  if (injected === undefined) return () => database(config)
-  return () => withDeadlines(injected(), config.dbTimeoutMs)
-}
-
-/**
- * Closes the instance's client for `config.dbUrl`, if any; the next {@linkcode database} call
- * creates a new one. For tests and orderly shutdown.
- *
- * @param config the configuration whose client to close
- * @returns when every connection is closed
- */
-export async function closeDatabase(config: Config): Promise<void> {
-  const key = clientKey(config)
-  const sql = key === undefined ? undefined : clients.get(key)
-  if (sql === undefined) return
-  clients.delete(key!)
-  await sql.end()
-}
-
 /** How a connection that had closed meets the next statement: closed, reset, or a broken pipe. */
-const STALE_CONNECTION_CODES = new Set(['CONNECTION_CLOSED', 'ECONNRESET', 'EPIPE'])
+const STALE_CONNECTION_CODES: ReadonlySet<string> = new Set([
+  'CONNECTION_CLOSED',
+  'ECONNRESET',
+  'EPIPE',
+])
 
 /**
  * Runs queries on an instance's client, once more when the first attempt failed in a way that

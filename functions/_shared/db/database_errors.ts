@@ -32,7 +32,7 @@ export class DatabaseTimeoutError extends Error {
  * `CONNECTION_DESTROYED`: closed by the client, past its time budget; `CONNECTION_ENDED`: the
  * client was ended), the socket's, and the SQLSTATEs of a server going away or full.
  */
-const CONNECTION_CODES = new Set([
+const CONNECTION_CODES: ReadonlySet<string> = new Set([
   'CONNECT_TIMEOUT',
   'CONNECTION_CLOSED',
   'CONNECTION_DESTROYED',
@@ -57,7 +57,7 @@ const CONNECTION_CODES = new Set([
  * statement may succeed a moment later. Each ended the statement's transaction with nothing of it
  * committed.
  */
-const TRANSIENT_CODES = new Set([
+const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   '40001', // serialization_failure
   '40P01', // deadlock_detected
   '55P03', // lock_not_available: lock_timeout passed
@@ -66,7 +66,7 @@ const TRANSIENT_CODES = new Set([
 ])
 
 /** SQLSTATEs after which the whole transaction may run again at once: the server rolled it back. */
-const CONFLICT_CODES = new Set(['40001', '40P01'])
+const CONFLICT_CODES: ReadonlySet<string> = new Set(['40001', '40P01'])
 
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code

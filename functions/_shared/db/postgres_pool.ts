@@ -13,6 +13,7 @@ import { guardDeferredWrites } from './write_crash_guard.ts'
 /** The postgres.js module's default export: the client factory, with `PostgresError` on it. */
 export type Postgres = typeof postgres
 
+// Per process by nature, so module-level: a module is imported once per isolate, whoever asks.
 let loading: Promise<Postgres> | undefined
 
 /**

@@ -14,7 +14,7 @@ import { invalidRequest, unavailable } from '../core/errors.ts'
  * time budget; PostgreSQL ends a statement or a lock wait of it after four fifths of that budget.
  * A deadlock or serialization failure runs it once more (the server rolled it back).
  *
- * @param sql the shared client (`database(config)`)
+ * @param sql the instance's client (`auth.database()`)
  * @param claims the verified token's claims, exactly as signed
  * @param work the queries to run
  * @returns what `work` returns

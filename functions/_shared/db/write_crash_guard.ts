@@ -13,6 +13,7 @@
  * @module
  */
 
+// Per process by nature, so module-level: the guard listens on the isolate itself.
 let installed = false
 
 /**

@@ -16,7 +16,6 @@ import {
   type Auth,
   type AuthPolicy,
   type Credential,
-  whileServing,
 } from '../auth/authenticate.ts'
 import { ConfigError } from '../core/config.ts'
 import { ApiError, badCredentialRequest } from '../core/errors.ts'
@@ -78,7 +77,8 @@ export function createFunctionApp<E extends Env = Env>(
   // (about 1 ms): that one also matches `/<name>/` for `/<name>`, and paths are exact here.
   const app = new Hono<E>().basePath(`/${name}`) as unknown as Hono<E>
   const cors = createCors({ origins: options.corsOrigins, methods: options.methods })
-  const queryRefusal = queryRule(name, options.query ?? {})
+  const render = errorRenderer(name)
+  const queryRefusal = queryRule(name, options.query ?? {}, render)
   // CORS and the security headers, on every response, errors included; then the query rule, in
   // the same layer (each layer costs every request a promise), its refusal rendered here so that
   // it gets the headers too.
@@ -91,7 +91,7 @@ export function createFunctionApp<E extends Env = Env>(
     else c.res = refusal
     for (const [header, value] of decision.headers) c.res.headers.set(header, value)
   })
-  app.onError((error) => renderError(name, error))
+  app.onError(render)
   app.notFound(() => errorResponse(new ApiError(404, 'not_found', 'notFound')))
   return app
 }
@@ -101,7 +101,8 @@ export function createFunctionApp<E extends Env = Env>(
  * or, when the configuration is invalid, a function that still boots, says which variable is at
  * fault once in its log, and answers every request with 500 `server_misconfigured` (with CORS
  * headers, so a browser shows it). A throw at boot would instead be the platform's opaque
- * `BOOT_ERROR`, without the variable's name anywhere a developer looks.
+ * `BOOT_ERROR`, without the variable's name anywhere a developer looks. `build` is where the
+ * served entry warms up what its routes need (`auth.warmUp()`).
  *
  * @param name the function's name, for the log line
  * @param build reads the configuration and builds the app (throws {@linkcode ConfigError})
@@ -109,7 +110,12 @@ export function createFunctionApp<E extends Env = Env>(
  *
  * @example
  * ```ts
- * export default serveFunction('me', () => createMeApp(loadConfig(Deno.env)))
+ * export default serveFunction('me', () => {
+ *   const config = loadConfig(Deno.env, { require: ['dbUrl'] })
+ *   const auth = authFromConfig(config)
+ *   auth.warmUp()
+ *   return createMeApp(config, { auth })
+ * })
  * ```
  */
 export function serveFunction(
@@ -117,7 +123,7 @@ export function serveFunction(
   build: () => { fetch: (request: Request) => Response | Promise<Response> },
 ): Deno.ServeDefaultExport {
   try {
-    const app = whileServing(build)
+    const app = build()
     return { fetch: (request) => app.fetch(request) }
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
@@ -142,33 +148,31 @@ export function methodNotAllowed(allow: readonly string[]): Handler {
   const handler: Handler = () => {
     throw new ApiError(405, 'method_not_allowed', 'methodNotAllowed', { allow })
   }
-  notAllowedHandlers.add(handler)
-  return handler
+  return Object.assign(handler, { [NOT_ALLOWED]: true })
 }
 
 type MatchedRoute = ReturnType<typeof matchedRoutes>[number]
 
-// The 405 answers, which the query rule leaves to answer first (they serve no route).
-const notAllowedHandlers = new WeakSet<Handler>()
+// Marks the 405 answers, which the query rule leaves to answer first (they serve no route).
+const NOT_ALLOWED = Symbol('methodNotAllowed')
 
 /**
  * The middleware of a user route: the core authenticates the request under the route's policy,
  * and the verified identity lands on `c.var.auth`.
  *
- * @param auth the instance's services from `createAuth`
+ * @param auth the instance's services from `createAuth` or `authFromEnv`
  * @param policy what the route asks of its callers
  * @returns the middleware; what the core throws is rendered by the app's `onError`
  *
  * @example
  * ```ts
- * const auth = createAuth(config)
+ * const auth = authFromConfig(config)
  * const app = createFunctionApp<AuthEnv>('hello', { corsOrigins: config.corsOrigins, methods: ['GET'] })
  * app.get('/', requireUser(auth, { session: 'check' }), (c) => c.json({ id: c.var.auth.user.id }))
  * app.all('/', methodNotAllowed(['GET']))
  * ```
  */
 export function requireUser(auth: Auth, policy: AuthPolicy): MiddlewareHandler<AuthEnv> {
-  if (policy.session === 'check') auth.declareSessionCheck()
   return createMiddleware<AuthEnv>(async (c, next) => {
     c.set('auth', await auth.authenticate(c.req.raw, policy))
     await next()
@@ -201,9 +205,6 @@ export function requireCredentials(
   policy?: AuthPolicy,
 ): MiddlewareHandler<CredentialEnv> {
   if (accepted.length === 0) throw new TypeError('requireCredentials: accept at least one kind')
-  if (accepted.includes('user') && (policy?.session ?? 'check') === 'check') {
-    auth.declareSessionCheck()
-  }
   return createMiddleware<CredentialEnv>(async (c, next) => {
     c.set('credential', await auth.authenticateAny(c.req.raw, accepted, policy))
     await next()
@@ -224,6 +225,7 @@ const ROUTE_KEY = /^[A-Z]+ \/\S*$/
 function queryRule(
   name: string,
   query: Readonly<Record<string, readonly string[]>>,
+  render: (error: unknown) => Response,
 ): (c: Context) => Promise<Response | undefined> {
   for (const key of Object.keys(query)) {
     if (!ROUTE_KEY.test(key)) throw new TypeError(`createFunctionApp: bad query key ${key}`)
@@ -241,7 +243,7 @@ function queryRule(
       const path = route.path.slice(base.length) || '/'
       assertQueryParameters(parameters, query[`${route.method} ${path}`])
     } catch (error) {
-      return renderError(name, error)
+      return render(error)
     }
   }
 }
@@ -253,7 +255,7 @@ function queryRule(
  */
 function answeringRoute(routes: readonly MatchedRoute[]): MatchedRoute | undefined {
   return routes.find((route) => route.method !== 'ALL') ??
-    routes.find((route) => !route.path.endsWith('*') && !notAllowedHandlers.has(route.handler))
+    routes.find((route) => !route.path.endsWith('*') && !(NOT_ALLOWED in route.handler))
 }
 
 /**
@@ -266,30 +268,35 @@ function answeringRoute(routes: readonly MatchedRoute[]): MatchedRoute | undefin
  * @returns the response
  */
 export function renderError(name: string, error: unknown): Response {
-  if (error instanceof ApiError) {
-    if (error.status >= 500) logFailure(name, error.code, error.cause, true)
-    return errorResponse(error)
-  }
-  if (error instanceof ConfigError) {
-    console.error(`[${name}] ${error.message}`)
-    return errorResponse(new ApiError(500, 'server_misconfigured', 'misconfigured'))
-  }
-  logFailure(name, 'server_error', error)
-  return errorResponse(new ApiError(500, 'server_error', 'internal'))
+  return errorRenderer(name)(error)
 }
 
-// During an outage every request fails the same way: one line per function, code and half minute
-// says as much as thousands would, and a flood of failures cannot flood the log. The wall clock,
-// not the injected one: this paces a log, it decides nothing about a request.
+// During an outage every request fails the same way: one line per app, code and half minute says
+// as much as thousands would, and a flood of failures cannot flood the log. The wall clock, not
+// the injected one: this paces a log, it decides nothing about a request.
 const LOG_INTERVAL_MS = 30_000
-const lastLogged = new Map<string, number>()
 
-function logFailure(name: string, code: string, cause: unknown, throttle = false): void {
-  const key = `${name} ${code}`
-  const now = Date.now()
-  if (throttle && now - (lastLogged.get(key) ?? -Infinity) < LOG_INTERVAL_MS) return
-  lastLogged.set(key, now)
-  const kind = cause instanceof Error ? cause.name : typeof cause
-  const pgCode = (cause as { code?: unknown } | null)?.code
-  console.error(`[${name}] ${code} (${kind}${typeof pgCode === 'string' ? ` ${pgCode}` : ''})`)
+/** The error rendering of one app, with its own pacing of the log. */
+function errorRenderer(name: string): (error: unknown) => Response {
+  const lastLogged = new Map<string, number>()
+  function logFailure(code: string, cause: unknown, throttle = false): void {
+    const now = Date.now()
+    if (throttle && now - (lastLogged.get(code) ?? -Infinity) < LOG_INTERVAL_MS) return
+    lastLogged.set(code, now)
+    const kind = cause instanceof Error ? cause.name : typeof cause
+    const pgCode = (cause as { code?: unknown } | null)?.code
+    console.error(`[${name}] ${code} (${kind}${typeof pgCode === 'string' ? ` ${pgCode}` : ''})`)
+  }
+  return (error) => {
+    if (error instanceof ApiError) {
+      if (error.status >= 500) logFailure(error.code, error.cause, true)
+      return errorResponse(error)
+    }
+    if (error instanceof ConfigError) {
+      console.error(`[${name}] ${error.message}`)
+      return errorResponse(new ApiError(500, 'server_misconfigured', 'misconfigured'))
+    }
+    logFailure('server_error', error)
+    return errorResponse(new ApiError(500, 'server_error', 'internal'))
+  }
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { createLocalJWKSet } from 'jose/jwks/local'
-import type { Config, JwkInput } from '../core/config.ts'
+import type { JwkInput } from '../core/config.ts'
 import { hasPrivateMembers, isUsableJwk, kidsOf } from './key_policy.ts'
 import { type KeyStore, lookupKey } from './key_store.ts'
 
@@ -18,13 +18,13 @@ import { type KeyStore, lookupKey } from './key_store.ts'
  * call it once per instance.
  *
  * @param keys the injected keys (`config.inlineKeys`), unchecked
- * @param config the algorithm allow-list and the cooldown that sets `Retry-After`
+ * @param config the algorithm allow-list
  * @param remote the remote JWKS, for every `kid` the injected set lacks
  * @returns the key store
  */
 export function createInlineKeyStore(
   keys: readonly JwkInput[],
-  config: Config,
+  config: { readonly algorithms: readonly string[] },
   remote: KeyStore,
 ): KeyStore {
   const usable = keys.filter((jwk) =>
@@ -44,7 +44,7 @@ export function createInlineKeyStore(
   const set = createLocalJWKSet({ keys: usable as never })
   const kids = kidsOf(usable)
   // Rounded up to whole seconds, at least 1, by KeysUnavailableError.
-  const retryAfter = config.jwksCooldownMs / 1000
+  const retryAfter = (remote.cooldownMs ?? 30_000) / 1000
   return {
     resolve: (header, token) =>
       typeof header.kid === 'string' && kids.has(header.kid)
@@ -55,5 +55,6 @@ export function createInlineKeyStore(
     keysReady: () => Promise.resolve(true),
     // The injected set never changes within an instance; only the remote one can drop keys.
     onKidsRemoved: (listener) => remote.onKidsRemoved(listener),
+    cooldownMs: remote.cooldownMs,
   }
 }

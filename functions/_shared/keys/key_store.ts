@@ -18,6 +18,8 @@ export interface KeyStore {
   keysReady(): Promise<boolean>
   /** Registers a listener called with the kids that left the set after a refresh. */
   onKidsRemoved(listener: (kids: ReadonlySet<string>) => void): void
+  /** Least time between fetch attempts, in ms: the `Retry-After` of a key failure (default 30 s). */
+  readonly cooldownMs?: number
 }
 
 /** No usable key could be obtained: the caller answers 503 with `Retry-After`, never 401. */

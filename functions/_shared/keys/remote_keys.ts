@@ -15,13 +15,22 @@
 import { createRemoteJWKSet, customFetch } from 'jose/jwks/remote'
 import * as errors from 'jose/errors'
 import { type Clock, systemClock } from '../core/clock.ts'
-import type { Config } from '../core/config.ts'
 import { createCappedFetch } from './jwks_fetch.ts'
 import { isUsableJwk, type Jwk, kidsOf } from './key_policy.ts'
 import { type KeyStore, KeysUnavailableError, lookupKey } from './key_store.ts'
 
-/** Options of {@linkcode createRemoteKeyStore}. */
+/** Options of {@linkcode createRemoteKeyStore}, validated by `createKeySource`. */
 export interface RemoteKeyStoreOptions {
+  /** Time budget of one fetch, in ms. */
+  timeoutMs: number
+  /** Least time between fetch attempts, failed or not, in ms. */
+  cooldownMs: number
+  /** How long a fetched set is fresh, in ms. */
+  cacheMaxAgeMs: number
+  /** How long known keys outlive their freshness while refreshes fail, in ms. */
+  staleMaxMs: number
+  /** The algorithm allow-list: a set without a key for one of them is not ready. */
+  algorithms: readonly string[]
   /** The fetch the JWKS goes through (default the global fetch); wrapped with the caps. */
   fetch?: typeof fetch
   /** Drives cache age, cooldown and staleness (default the system clock). */
@@ -32,23 +41,18 @@ export interface RemoteKeyStoreOptions {
  * Builds the key store of a remote JWKS; call it once per instance.
  *
  * @param url the JWKS URL (validated by the configuration: https, or http on loopback)
- * @param config timeouts, cache age, cooldown, stale bound and the algorithm allow-list
- * @param options fetch and clock injection
+ * @param config timeouts, cache age, cooldown, stale bound, the algorithm allow-list, fetch, clock
  * @returns the key store
  */
-export function createRemoteKeyStore(
-  url: URL,
-  config: Config,
-  options: RemoteKeyStoreOptions = {},
-): KeyStore {
-  const clock = options.clock ?? systemClock
+export function createRemoteKeyStore(url: URL, config: RemoteKeyStoreOptions): KeyStore {
+  const clock = config.clock ?? systemClock
   const now = () => clock.now()
   const remote = createRemoteJWKSet(url, {
-    timeoutDuration: config.jwksTimeoutMs,
+    timeoutDuration: config.timeoutMs,
     // Infinite on jose's side: jose then fetches only when told to, by refresh() below.
     cacheMaxAge: Infinity,
     cooldownDuration: Infinity,
-    [customFetch]: createCappedFetch(options.fetch),
+    [customFetch]: createCappedFetch(config.fetch),
   })
   let loadedAt = -Infinity
   let attemptedAt = -Infinity
@@ -58,14 +62,14 @@ export function createRemoteKeyStore(
   let pending: Promise<boolean> | undefined
   const listeners: ((removed: ReadonlySet<string>) => void)[] = []
 
-  const fresh = () => now() - loadedAt < config.jwksCacheMaxAgeMs
-  const usable = () => now() - loadedAt < config.jwksCacheMaxAgeMs + config.jwksStaleMaxMs
-  const retryAfter = () => (attemptedAt + config.jwksCooldownMs - now()) / 1000
+  const fresh = () => now() - loadedAt < config.cacheMaxAgeMs
+  const usable = () => now() - loadedAt < config.cacheMaxAgeMs + config.staleMaxMs
+  const retryAfter = () => (attemptedAt + config.cooldownMs - now()) / 1000
 
   /** Fetches the set unless a fetch is running (joined) or the cooldown is closed; true if loaded. */
   function refresh(): Promise<boolean> {
     if (pending) return pending
-    if (now() - attemptedAt < config.jwksCooldownMs) return Promise.resolve(false)
+    if (now() - attemptedAt < config.cooldownMs) return Promise.resolve(false)
     attemptedAt = now()
     pending = remote.reload().then(loaded, failed).finally(() => {
       pending = undefined
@@ -118,5 +122,6 @@ export function createRemoteKeyStore(
     onKidsRemoved: (listener) => {
       listeners.push(listener)
     },
+    cooldownMs: config.cooldownMs,
   }
 }

@@ -39,7 +39,7 @@ export function databaseSessionStore(database: () => Sql): SessionStore {
   }
 }
 
-const REASONS = new Set<Revocation['reason']>([
+const REASONS: ReadonlySet<Revocation['reason']> = new Set<Revocation['reason']>([
   'session_ended',
   'user_banned',
   'user_soft_deleted',

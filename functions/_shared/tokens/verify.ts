@@ -12,7 +12,8 @@ import type { JWTVerifyGetKey, JWTVerifyOptions } from 'jose'
 import * as errors from 'jose/errors'
 import { jwtVerify } from 'jose/jwt/verify'
 import { type Clock, systemClock } from '../core/clock.ts'
-import type { Config } from '../core/config.ts'
+import { checkOption, integerOption } from '../core/options.ts'
+import { algorithmsOption } from '../keys/key_source.ts'
 import { ApiError, type DescriptionKey, invalidToken, unavailable } from '../core/errors.ts'
 import { isUuid } from '../core/uuid.ts'
 import { type KeyStore, KeysUnavailableError } from '../keys/key_store.ts'
@@ -22,8 +23,48 @@ import { createTokenCache, type TokenCacheEntry } from './token_cache.ts'
 
 /** Options of {@linkcode Verifier.verifyIgnoringExpiry}. */
 export interface IgnoringExpiryOptions {
-  /** How long ago `exp` may be, in seconds (default `config.maxTokenAgeSeconds`). */
+  /** How long ago `exp` may be, in seconds (default the verifier's `maxTokenAgeSeconds`). */
   maxExpiredSeconds?: number
+}
+
+/** Options of {@linkcode createVerifier}. */
+export interface VerifierOptions {
+  /** Compared exactly with `iss` (Supabase Auth: `https://<ref>.supabase.co/auth/v1`). */
+  issuer: string
+  /** Where the keys come from ({@linkcode createKeySource}). */
+  keys: KeyStore
+  /** Compared with `aud` (default `authenticated`). */
+  audience?: string
+  /** Asymmetric algorithms accepted (default `ES256`, `RS256`, `EdDSA`). */
+  algorithms?: readonly string[]
+  /** Leeway for `exp`, `nbf` and `iat`, in seconds (default 5, at most 300). */
+  clockToleranceSeconds?: number
+  /** Longest accepted token life, `exp − iat` and age, in seconds (default and most 604800). */
+  maxTokenAgeSeconds?: number
+  /** Verified tokens remembered (default 10000; 0 disables the cache). */
+  cacheSize?: number
+  /** The cache's memory bound, in bytes (default 32 MiB). */
+  cacheBytes?: number
+  /** Legacy HS256 secret (at least 32 characters): admits kid-less HS256 tokens. */
+  legacySecret?: string | Uint8Array
+  /** The time tokens are judged at (default the system clock). */
+  clock?: Clock
+}
+
+/** The policy part of {@linkcode VerifierOptions}, with every default filled in. */
+export interface VerifyPolicy {
+  /** Compared exactly with `iss`. */
+  readonly issuer: string
+  /** Compared with `aud`. */
+  readonly audience: string
+  /** Asymmetric algorithms accepted. */
+  readonly algorithms: readonly string[]
+  /** Leeway, in seconds. */
+  readonly clockToleranceSeconds: number
+  /** Longest token life, in seconds. */
+  readonly maxTokenAgeSeconds: number
+  /** Legacy HS256 secret, if any. */
+  readonly legacySecret: Uint8Array | undefined
 }
 
 /** Verifies access tokens for one instance. */
@@ -42,6 +83,10 @@ export interface Verifier {
   lookup(token: string): CachedToken | undefined
   /** Like `verify`, but accepts a token whose only fault is a past `exp` (for logout). */
   verifyIgnoringExpiry(token: string, options?: IgnoringExpiryOptions): Promise<AuthContext>
+  /** Readiness: a usable signing key for an allowed algorithm is at hand. */
+  keysReady(): Promise<boolean>
+  /** The policy tokens are verified under, defaults filled in. */
+  readonly policy: VerifyPolicy
 }
 
 /** A verified token's entry in the verifier's cache, as {@linkcode Verifier.lookup} gives it. */
@@ -56,7 +101,7 @@ const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'role', 'session_id']
  * @param config algorithms, issuer, audience, tolerance, maximum age, legacy secret
  * @returns the options for `jwtVerify`
  */
-export function verifyOptions(config: Config): JWTVerifyOptions {
+export function verifyOptions(config: VerifyPolicy): JWTVerifyOptions {
   return {
     // HS256 joins the list only with a legacy secret, and getKey() limits it to kid-less tokens.
     algorithms: config.legacySecret ? [...config.algorithms, 'HS256'] : [...config.algorithms],
@@ -69,25 +114,37 @@ export function verifyOptions(config: Config): JWTVerifyOptions {
   }
 }
 
+const OWNER = 'createVerifier'
+
 /**
  * Creates the verifier of an instance; call it once, as it owns the token cache.
  *
- * @param config algorithms, issuer, audience, tolerance, maximum age, cache size, legacy secret
- * @param keys the instance's key store
- * @param clock the time tokens are judged at (default the system clock), also handed to jose
+ * @param options issuer, key source, and the policy (audience, algorithms, tolerance, maximum
+ *   age), the cache bounds, a legacy secret, the clock (also handed to jose)
  * @returns the verifier
+ * @throws {TypeError} naming the option at fault
+ *
+ * @example
+ * ```ts
+ * const verifier = createVerifier({
+ *   issuer: 'https://abc.supabase.co/auth/v1',
+ *   keys: createKeySource({ jwksUrl: 'https://abc.supabase.co/auth/v1/.well-known/jwks.json' }),
+ * })
+ * ```
  */
-export function createVerifier(
-  config: Config,
-  keys: KeyStore,
-  clock: Clock = systemClock,
-): Verifier {
+export function createVerifier(options: VerifierOptions): Verifier {
+  const config = verifierPolicy(options)
+  const keys = options.keys
+  const clock = options.clock ?? systemClock
   const legacySecret = config.legacySecret
   const tolerance = config.clockToleranceSeconds
   // `Retry-After` of a key failure: the key source is tried again after the cooldown.
-  const cooldownSeconds = Math.max(1, Math.ceil(config.jwksCooldownMs / 1000))
-  const options = verifyOptions(config)
-  const cache = createTokenCache<AuthContext>(config.tokenCacheSize, config.tokenCacheBytes)
+  const cooldownSeconds = Math.max(1, Math.ceil((keys.cooldownMs ?? 30_000) / 1000))
+  const jwtOptions = verifyOptions(config)
+  const cache = createTokenCache<AuthContext>(
+    integerOption(OWNER, 'cacheSize', options.cacheSize, 10_000, 0, 1_000_000),
+    integerOption(OWNER, 'cacheBytes', options.cacheBytes, 32 * 1024 * 1024, 0, 1024 ** 3),
+  )
   keys.onKidsRemoved((kids) => cache.dropKids(kids))
 
   const getKey: JWTVerifyGetKey = (header, token) => {
@@ -105,7 +162,7 @@ export function createVerifier(
     let result
     try {
       result = await jwtVerify<SupabaseClaims>(token, getKey, {
-        ...options,
+        ...jwtOptions,
         currentDate: new Date(at),
       })
     } catch (error) {
@@ -168,7 +225,59 @@ export function createVerifier(
     }
   }
 
-  return { verify, verifyIgnoringExpiry, lookup }
+  return { verify, verifyIgnoringExpiry, lookup, keysReady: () => keys.keysReady(), policy: config }
+}
+
+/** The policy of a verifier's options, validated, defaults filled in. */
+function verifierPolicy(options: VerifierOptions): VerifyPolicy {
+  checkOption(
+    OWNER,
+    'issuer',
+    typeof options.issuer === 'string' && URL.canParse(options.issuer),
+    'an absolute URL',
+  )
+  checkOption(
+    OWNER,
+    'keys',
+    typeof options.keys?.resolve === 'function',
+    'a key source (createKeySource)',
+  )
+  const audience = options.audience ?? 'authenticated'
+  checkOption(OWNER, 'audience', typeof audience === 'string' && audience !== '', 'a string')
+  const secret = typeof options.legacySecret === 'string'
+    ? new TextEncoder().encode(options.legacySecret)
+    : options.legacySecret
+  checkOption(
+    OWNER,
+    'legacySecret',
+    secret === undefined ||
+      (secret instanceof Uint8Array &&
+        (typeof options.legacySecret === 'string' ? options.legacySecret.length : secret.length) >=
+          32),
+    'at least 32 characters',
+  )
+  return Object.freeze({
+    issuer: options.issuer,
+    audience,
+    algorithms: algorithmsOption(OWNER, options.algorithms),
+    clockToleranceSeconds: integerOption(
+      OWNER,
+      'clockToleranceSeconds',
+      options.clockToleranceSeconds,
+      5,
+      0,
+      300,
+    ),
+    maxTokenAgeSeconds: integerOption(
+      OWNER,
+      'maxTokenAgeSeconds',
+      options.maxTokenAgeSeconds,
+      604_800,
+      1,
+      604_800,
+    ),
+    legacySecret: secret,
+  })
 }
 
 // jose's codes for failures of the token itself.
@@ -184,7 +293,11 @@ const TOKEN_FAILURES: Readonly<Record<string, DescriptionKey>> = {
   ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'unknownKey',
 }
 // jose's codes for failures of the key source; normally already wrapped by the key store.
-const KEY_FAILURES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JOSE_GENERIC', 'ERR_JWKS_INVALID'])
+const KEY_FAILURES: ReadonlySet<string> = new Set([
+  'ERR_JWKS_TIMEOUT',
+  'ERR_JOSE_GENERIC',
+  'ERR_JWKS_INVALID',
+])
 
 /**
  * Maps what verification threw to the response it deserves.
