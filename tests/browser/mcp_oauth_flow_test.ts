@@ -23,8 +23,7 @@ import { withAdmin } from '../_helpers/db_faults.ts'
 import { eventually } from '../_helpers/poll.ts'
 import { hasAuthServer, stackConfig, testStack } from '../_helpers/stack.ts'
 import { Hono } from 'hono'
-import { createAuth } from '../../functions/_shared/auth/authenticate.ts'
-import { closeDatabase } from '../../functions/_shared/db/database.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { type AuthEnv, requireUser } from '../../functions/_shared/hono/adapter.ts'
 import {
   type Exchange,
@@ -295,8 +294,7 @@ Deno.test({
       assertEquals(sessions.status, 401)
       assertEquals((await sessions.json()).error, 'invalid_api_key')
       // A route listing client ids, with the real token: its client admitted, another list refuses.
-      const config = stackConfig()
-      const routeAuth = createAuth(config)
+      const routeAuth = authFromConfig(stackConfig())
       try {
         for (
           const [clients, status] of [
@@ -318,7 +316,7 @@ Deno.test({
           )
         }
       } finally {
-        await closeDatabase(config)
+        await routeAuth.close()
       }
       const me = await fetch(`${stack.functionsUrl}/me`, {
         headers: { Authorization: `Bearer ${tokens.access_token}` },

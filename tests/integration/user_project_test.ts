@@ -3,10 +3,10 @@
 // the project's own deno.json, the package's migrations in `supabase/migrations/` beside one of
 // the project's own (a table of its data under RLS), pushed with the real Supabase CLI. Its
 // function is a plain `new Hono()` app with `requireUser` on its own routes and no `onError`; it
-// keeps its data through its own postgres.js client, handed to edge-auth for the session check and
-// the RLS transaction. It runs on the functions' Deno against the stack (auth server, database or
-// pooler), signed in and out with supabase-js as a browser app would (the local stack has no
-// PostgREST, so supabase-js serves the session, not the data).
+// keeps its data in a table of its own, read and written under RLS through the instance's
+// database client (`auth.database()`). It runs on the functions' Deno against the stack (auth
+// server, database or pooler), signed in and out with supabase-js as a browser app would (the
+// local stack has no PostgREST, so supabase-js serves the session, not the data).
 import { assert, assertEquals } from '@std/assert'
 import { createClient } from '@supabase/supabase-js'
 import { join, resolve } from 'node:path'
@@ -40,28 +40,23 @@ grant select, insert (title) on ${OWN_SCHEMA}.todos to authenticated;
 
 // The project's function, as the README shows it: the package's exports, a plain Hono app.
 const OWN_FUNCTION = `import { Hono } from 'hono'
-import postgres from 'postgres'
-import { createAuth, loadConfig } from '@edge-auth/edge-auth'
+import { authFromEnv } from '@edge-auth/edge-auth'
 import { type AuthEnv, requireUser } from '@edge-auth/edge-auth/hono'
-import { asAuthenticatedUser, databaseFor } from '@edge-auth/edge-auth/postgres'
+import { asAuthenticatedUser } from '@edge-auth/edge-auth/postgres'
 
-const sql = postgres(Deno.env.get('SUPABASE_DB_URL')!, { prepare: false, max: 2 })
-const config = loadConfig(Deno.env, { require: ['dbUrl'] })
-const deps = { database: () => sql }
-const auth = createAuth(config, deps)
-const db = databaseFor(config, deps)
-
+const auth = authFromEnv(Deno.env, { require: ['dbUrl'] })
+auth.warmUp()
 const app = new Hono<AuthEnv>().basePath('/my-app')
 app.get('/hello', (c) => c.json({ hello: 'anyone' }))
 app.use('/todos', requireUser(auth, { session: 'check' }))
 app.get('/todos', async (c) => {
-  const rows = await asAuthenticatedUser(db(), c.var.auth.claims, (tx) =>
+  const rows = await asAuthenticatedUser(auth.database(), c.var.auth.claims, (tx) =>
     tx\`select title from ${OWN_SCHEMA}.todos order by id\`)
   return c.json({ user: c.var.auth.user.id, todos: rows.map((row) => row.title) })
 })
 app.post('/todos', async (c) => {
   const { title } = await c.req.json()
-  await asAuthenticatedUser(db(), c.var.auth.claims, (tx) =>
+  await asAuthenticatedUser(auth.database(), c.var.auth.claims, (tx) =>
     tx\`insert into ${OWN_SCHEMA}.todos (title) values (\${String(title)})\`)
   return c.body(null, 201)
 })
