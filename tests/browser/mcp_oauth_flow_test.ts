@@ -196,6 +196,24 @@ function networkLine(exchange: Exchange): string {
   }`
 }
 
+/** A user's sessions, the client's among them, and their revoked consents to that client. */
+function grantState(stack: ReturnType<typeof testStack>, userId: string, clientId: string) {
+  return withAdmin(stack, async (sql) => {
+    const [row] = await sql`select
+        (select count(*)::int from auth.sessions
+          where user_id = ${userId}::uuid and oauth_client_id = ${clientId}::uuid) as client_sessions,
+        (select count(*)::int from auth.sessions
+          where user_id = ${userId}::uuid and oauth_client_id is null) as user_sessions,
+        (select count(*)::int from auth.oauth_consents where user_id = ${userId}::uuid
+          and client_id = ${clientId}::uuid and revoked_at is not null) as revoked_consents`
+    return {
+      clientSessions: row!.client_sessions as number,
+      userSessions: row!.user_sessions as number,
+      revokedConsents: row!.revoked_consents as number,
+    }
+  })
+}
+
 Deno.test({
   name:
     'MCP SDK client: 401 resource_metadata -> discovery -> dynamic registration -> PKCE code approved by the user -> tools; the same token 403 on notes and logout and on a route listing another client, 401 invalid_api_key on sessions, 200 on me and on a route listing it -> refresh -> grant revoked refuses the next call',
@@ -336,19 +354,11 @@ Deno.test({
       assertEquals(again.isError, undefined)
 
       // 5. The user revokes the grant: the client's session ends and the next call is refused.
-      const sessionsBefore = await withAdmin(
-        stack,
-        (sql) =>
-          sql`select id::text, oauth_client_id::text from auth.sessions where user_id = ${
-            String(claims.sub)
-          }::uuid`,
-      )
-      const consentsBefore = await withAdmin(
-        stack,
-        (sql) => sql`select * from auth.oauth_consents where user_id = ${String(claims.sub)}::uuid`,
-      )
-      console.log('sessions before revoke:', JSON.stringify(sessionsBefore))
-      console.log('consents before revoke:', JSON.stringify(consentsBefore))
+      const clientId = String(claims.client_id)
+      const grantBefore = await grantState(stack, String(claims.sub), clientId)
+      console.log('before revoke:', JSON.stringify(grantBefore))
+      assertEquals(grantBefore.clientSessions, 1, "the client's own session")
+      assertEquals(grantBefore.revokedConsents, 0)
       const supabase = createClient(stack.url, stack.publishableKey, {
         auth: { persistSession: false, autoRefreshToken: false },
       })
@@ -357,7 +367,7 @@ Deno.test({
       const grants = await supabase.auth.oauth.listGrants()
       console.log('grants:', JSON.stringify(grants.data))
       const revokedAt = performance.now()
-      const revoked = await supabase.auth.oauth.revokeGrant({ clientId: String(claims.client_id) })
+      const revoked = await supabase.auth.oauth.revokeGrant({ clientId })
       assertEquals(revoked.error, null)
       const { value: refusal } = await eventually(async () => {
         const response = await fetch(mcpUrl, {
@@ -382,19 +392,12 @@ Deno.test({
       console.log(`refused ${refusedMs.toFixed(0)} ms after the revocation:`, refusal.body)
       assert(refusedMs < 1500, `refused within the session check bound (${refusedMs} ms)`)
       assertMatch(refusal.headers.get('www-authenticate') ?? '', /resource_metadata="/)
-      const sessionsAfter = await withAdmin(
-        stack,
-        (sql) =>
-          sql`select id::text, oauth_client_id::text from auth.sessions where user_id = ${
-            String(claims.sub)
-          }::uuid`,
-      )
-      const consentsAfter = await withAdmin(
-        stack,
-        (sql) => sql`select * from auth.oauth_consents where user_id = ${String(claims.sub)}::uuid`,
-      )
-      console.log('sessions after revoke:', JSON.stringify(sessionsAfter))
-      console.log('consents after revoke:', JSON.stringify(consentsAfter))
+      const grantAfter = await grantState(stack, String(claims.sub), clientId)
+      console.log('after revoke:', JSON.stringify(grantAfter))
+      assertEquals(grantAfter.clientSessions, 0, "the client's session row is deleted")
+      assertEquals(grantAfter.revokedConsents, 1, 'the consent is kept, marked revoked')
+      // The user's own sessions stay: those before, and the sign-in that revoked the grant.
+      assertEquals(grantAfter.userSessions, grantBefore.userSessions + 1)
       const refreshAfter = await fetch(`${stack.issuer}/oauth/token`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
