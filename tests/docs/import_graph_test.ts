@@ -1,16 +1,23 @@
 // `supabase functions deploy` bundles each function from its entrypoint's import graph: a function
 // that imports a file outside functions/ (the local stack, the tests) or a plain URL deploys
-// broken or not at all. `deno info --json` lists that graph with deno.json's import map, which is
-// import_map.json, the file config.toml gives the CLI. The CLI itself (`--use-api`, the project's
-// pinned version) uploads that graph and, besides, every local file import_map.json names, with
-// the graph of each: the package's entry modules.
+// broken or not at all. `deno info --json` lists that graph with deno.json's import map,
+// import_map.json. config.toml gives the CLI each function's own map,
+// functions/<name>/import_map.json: the CLI (`--use-api`, the project's pinned version) uploads
+// the graph and, besides, every local file the map names with its graph, so a map naming only
+// what the function imports makes the upload exactly the function's graph. Each function's map
+// holds exactly the keys its graph uses, each resolving as the root map resolves it.
 import { assert, assertEquals } from '@std/assert'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { repoRoot } from '../../supabase/local/paths.ts'
 import { runSupabaseCli } from '../../supabase/local/supabase_cli.ts'
 import { freshClone } from './fresh_clone.ts'
-import { type GraphModule, moduleGraph } from './module_graph.ts'
+import {
+  type GraphModule,
+  type ImportMapEntries,
+  importMapKeysUsed,
+  moduleGraph,
+} from './module_graph.ts'
 
 function functionNames(): string[] {
   return [...Deno.readDirSync(join(repoRoot, 'functions'))]
@@ -75,16 +82,30 @@ function localFiles(modules: readonly GraphModule[]): string[] {
     .map((module) => decodeURIComponent(module.specifier.slice(root.length + 1)))
 }
 
-/** What the CLI uploads besides the entrypoint's graph: each local target of the import map. */
-function localImportMapTargets(): string[] {
-  const imports = (JSON.parse(Deno.readTextFileSync(join(repoRoot, 'import_map.json'))) as {
-    imports: Record<string, string>
-  }).imports
-  return Object.values(imports).filter((target) => target.startsWith('./'))
+function importsOf(path: string): ImportMapEntries {
+  return (JSON.parse(Deno.readTextFileSync(join(repoRoot, path))) as { imports: ImportMapEntries })
+    .imports
+}
+
+/** Where a target of functions/<name>/import_map.json points, as a root import map target. */
+function asRootTarget(target: string): string {
+  return target.startsWith('../') ? `./functions/${target.slice(3)}` : target
 }
 
 for (const name of functionNames()) {
-  Deno.test(`supabase functions deploy --use-api ${name} (the real CLI) uploads exactly import_map.json, the function's import graph and the package's entry modules with theirs, all under functions/, no file missing`, async () => {
+  Deno.test(`functions/${name}/import_map.json: exactly the keys the function's graph uses, each resolving as import_map.json does`, async () => {
+    const root = importsOf('import_map.json')
+    const own = importsOf(join('functions', name, 'import_map.json'))
+    const used = importMapKeysUsed(await moduleGraph(join('functions', name, 'index.ts')), root)
+    assertEquals(Object.keys(own).sort(), used)
+    for (const [key, target] of Object.entries(own)) {
+      assertEquals(asRootTarget(target), root[key], key)
+    }
+  })
+}
+
+for (const name of functionNames()) {
+  Deno.test(`supabase functions deploy --use-api ${name} (the real CLI) uploads exactly its import map and its import graph, all under functions/, no file missing`, async () => {
     clone ??= freshClone()
     const workdir = await clone
     const run = await runSupabaseCli(
@@ -98,14 +119,14 @@ for (const name of functionNames()) {
       .map((line) => line.match(new RegExp(`^Uploading asset \\(${name}\\): (.+)$`))?.[1])
       .filter((path): path is string => path !== undefined)
     assertEquals(lines.filter((line) => line.startsWith('WARN')), [], 'no import left behind')
-    const expected = new Set(['import_map.json'])
-    for (const entry of [join('functions', name, 'index.ts'), ...localImportMapTargets()]) {
-      for (const file of localFiles(await moduleGraph(entry))) expected.add(file)
+    const expected = new Set([join('functions', name, 'import_map.json')])
+    for (const file of localFiles(await moduleGraph(join('functions', name, 'index.ts')))) {
+      expected.add(file)
     }
     assertEquals(uploaded.length, new Set(uploaded).size, 'each file once')
     assertEquals(uploaded.sort(), [...expected].sort())
     assertEquals(
-      uploaded.filter((path) => path !== 'import_map.json' && !path.startsWith('functions/')),
+      uploaded.filter((path) => !path.startsWith('functions/')),
       [],
     )
   })

@@ -65,3 +65,34 @@ export async function moduleGraph(
 export function resolvedTo(dependency: GraphDependency): string | undefined {
   return dependency.code?.specifier ?? dependency.type?.specifier
 }
+
+/** An import map's `imports`. */
+export type ImportMapEntries = Readonly<Record<string, string>>
+
+/**
+ * The keys of an import map a graph's own files use: for each bare specifier written in a file of
+ * the repository, the exact key, else the longest `…/` prefix key (how an import map resolves).
+ *
+ * @param modules the graph
+ * @param imports the import map's entries
+ * @returns the keys, sorted; a bare specifier no key resolves is an assertion failure
+ */
+export function importMapKeysUsed(
+  modules: readonly GraphModule[],
+  imports: ImportMapEntries,
+): string[] {
+  const root = new URL(`file://${repoRoot}/`).href
+  const keys = new Set<string>()
+  for (const module of modules) {
+    if (!module.specifier.startsWith(root)) continue
+    for (const { specifier } of module.dependencies ?? []) {
+      if (/^(\.{0,2}\/|[a-z]+:)/.test(specifier)) continue
+      const key = specifier in imports ? specifier : Object.keys(imports)
+        .filter((candidate) => candidate.endsWith('/') && specifier.startsWith(candidate))
+        .sort((a, b) => b.length - a.length)[0]
+      assertEquals(typeof key, 'string', `${module.specifier} imports ${specifier}: no key maps it`)
+      keys.add(key!)
+    }
+  }
+  return [...keys].sort()
+}
