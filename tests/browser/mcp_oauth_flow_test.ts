@@ -214,6 +214,22 @@ function grantState(stack: ReturnType<typeof testStack>, userId: string, clientI
   })
 }
 
+/** What each flow starts from: a new user, the client's callback, Chromium, the client's state. */
+async function flow(kind: string) {
+  const stack = testStack()
+  const callback = startCallback()
+  const clientName = `edge-auth ${kind} client ${crypto.randomUUID().slice(0, 8)}`
+  return {
+    stack,
+    mcpUrl: new URL(`${stack.functionsUrl}/mcp`),
+    user: await signUp(),
+    callback,
+    browser: await launchChromium(),
+    clientName,
+    provider: new MemoryProvider(callback.url, clientName),
+  }
+}
+
 Deno.test({
   name:
     'MCP SDK client: 401 resource_metadata -> discovery -> dynamic registration -> PKCE code approved by the user -> tools; the same token 403 on notes and logout and on a route listing another client, 401 invalid_api_key on sessions, 200 on me and on a route listing it -> refresh -> grant revoked refuses the next call',
@@ -221,15 +237,9 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const stack = testStack()
-    const mcpUrl = new URL(`${stack.functionsUrl}/mcp`)
-    const user = await signUp()
-    const callback = startCallback()
-    const browser = await launchChromium()
+    const { stack, mcpUrl, user, callback, browser, clientName, provider } = await flow('test')
     const log: Recorded[] = []
     const fetchFn = recordingFetch(log)
-    const clientName = `edge-auth test client ${crypto.randomUUID().slice(0, 8)}`
-    const provider = new MemoryProvider(callback.url, clientName)
     try {
       const page = await browser.context.newPage()
       const network = await recordNetwork(browser.context, page)
@@ -432,13 +442,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const stack = testStack()
-    const mcpUrl = new URL(`${stack.functionsUrl}/mcp`)
-    const user = await signUp()
-    const callback = startCallback()
-    const browser = await launchChromium()
-    const clientName = `edge-auth denied client ${crypto.randomUUID().slice(0, 8)}`
-    const provider = new MemoryProvider(callback.url, clientName)
+    const { mcpUrl, user, callback, browser, clientName, provider } = await flow('denied')
     try {
       const page = await browser.context.newPage()
       const transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider })
