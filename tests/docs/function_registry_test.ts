@@ -78,7 +78,10 @@ Deno.test('every [functions.<name>] block: verify_jwt = false, entrypoint ../fun
 })
 
 Deno.test('the README Functions table has one row per function directory, and no other', () => {
-  const rows = tableRows(section(readme(), 'Functions'))
+  const text = section(readme(), 'Functions')
+  const rows = tableRows(text)
+  const columns = text.split('\n').find((line) => line.startsWith('|'))!.split(/(?<!\\)\|/).length
+  for (const row of rows) assertEquals(row.length, columns - 2, `cells of the row ${row[0]}`)
   const documented = rows.map((row) => codeSpans(row[0] ?? '')[0] ?? row[0] ?? '').sort()
   assertEquals(documented, functionNames())
 })

@@ -11,6 +11,7 @@ import { assert, assertEquals } from '@std/assert'
 import { createClient } from '@supabase/supabase-js'
 import { join, resolve } from 'node:path'
 import { repoRoot } from '../../supabase/local/paths.ts'
+import { fences, readme, section } from '../docs/markdown.ts'
 import { spawnManaged } from '../../supabase/local/processes.ts'
 import { runSupabaseCli } from '../../supabase/local/supabase_cli.ts'
 import { holdTransaction, withAdmin } from '../_helpers/db_faults.ts'
@@ -60,7 +61,7 @@ app.post('/todos', async (c) => {
     tx\`insert into ${OWN_SCHEMA}.todos (title) values (\${String(title)})\`)
   return c.body(null, 201)
 })
-Deno.serve({ port: Number(Deno.env.get('PORT')), hostname: '127.0.0.1', onListen() {} }, app.fetch)
+export default { fetch: app.fetch }
 `
 
 /** The project folder, the way the README builds it. */
@@ -70,20 +71,11 @@ async function userProject(): Promise<string> {
   await copyTree(join(repoRoot, 'functions', '_shared'), join(functions, '_edge-auth'))
   await Deno.mkdir(join(functions, 'my-app'), { recursive: true })
   await Deno.writeTextFile(join(functions, 'my-app', 'index.ts'), OWN_FUNCTION)
-  const repoImports = JSON.parse(
-    await Deno.readTextFile(join(repoRoot, 'import_map.json')),
+  // The README's map, verbatim.
+  const imports = JSON.parse(
+    fences(section(readme(), 'Use it in your project')).find((fence) => fence.lang === 'json')!
+      .body,
   ).imports as Record<string, string>
-  const pkg = JSON.parse(
-    await Deno.readTextFile(join(repoRoot, 'functions', '_shared', 'deno.json')),
-  )
-  const imports: Record<string, string> = {}
-  for (const name of ['hono', 'jose', 'postgres', '@supabase/supabase-js']) {
-    imports[name] = repoImports[name]!
-  }
-  for (const [subpath, file] of Object.entries(pkg.exports as Record<string, string>)) {
-    const name = subpath === '.' ? pkg.name : `${pkg.name}${subpath.slice(1)}`
-    imports[name] = `./supabase/functions/_edge-auth/${file.replace(/^\.\//, '')}`
-  }
   await Deno.writeTextFile(join(root, 'deno.json'), JSON.stringify({ imports }, null, 2))
   const migrations = join(root, 'supabase', 'migrations')
   await Deno.mkdir(migrations, { recursive: true })
@@ -144,18 +136,20 @@ async function serve(root: string) {
   const lane = Deno.env.get('EDGE_AUTH_FUNCTIONS_DENO')
   const deno = lane ? resolve(repoRoot, lane) : Deno.execPath()
   const log: string[] = []
+  // As the README runs it: `deno serve -A --config deno.json <function>`, on a port of its own.
   const child = spawnManaged(deno, [
-    'run',
-    '--allow-net',
-    '--allow-env',
-    '--allow-read',
+    'serve',
+    '-A',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
     '--config',
     join(root, 'deno.json'),
     join(root, 'supabase', 'functions', 'my-app', 'index.ts'),
   ], {
     cwd: root,
     env: {
-      PORT: String(port),
       SUPABASE_URL: stack.url,
       EDGE_AUTH_JWT_ISSUER: stack.issuer,
       SUPABASE_DB_URL: stack.functionsDbUrl,
