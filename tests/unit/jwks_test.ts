@@ -383,5 +383,5 @@ Deno.test('J17 the gateway JWT check is off for me: verify_jwt = false in supaba
   assert(block, 'a [functions.me] block')
   assertMatch(block, /^verify_jwt = false\b/m)
   assertMatch(block, /^entrypoint = "\.\.\/functions\/me\/index\.ts"$/m)
-  assertMatch(block, /^import_map = "\.\.\/import_map\.json"$/m)
+  assertMatch(block, /^import_map = "\.\.\/functions\/me\/import_map\.json"$/m)
 })

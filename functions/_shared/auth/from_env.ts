@@ -210,6 +210,7 @@ function misconfiguredAuth(): Auth {
   const reject = () => Promise.reject(refuse())
   return {
     authenticate: reject,
+    authenticateNow: reject,
     authenticateAny: reject,
     verify: reject,
     verifyIgnoringExpiry: reject,

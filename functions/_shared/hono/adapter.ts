@@ -174,7 +174,8 @@ const NOT_ALLOWED = Symbol('methodNotAllowed')
  */
 export function requireUser(auth: Auth, policy: AuthPolicy): MiddlewareHandler<AuthEnv> {
   return createMiddleware<AuthEnv>(async (c, next) => {
-    c.set('auth', await auth.authenticate(c.req.raw, policy))
+    const context = auth.authenticateNow(c.req.raw, policy)
+    c.set('auth', context instanceof Promise ? await context : context)
     await next()
   })
 }
