@@ -21,7 +21,7 @@ import { createClient } from '@supabase/supabase-js'
 import type { Page } from 'npm:playwright-core@1.65.1'
 import { withAdmin } from '../_helpers/db_faults.ts'
 import { eventually } from '../_helpers/poll.ts'
-import { hasAuthServer, stackConfig, testStack } from '../_helpers/stack.ts'
+import { hasAuthServer, loginUser, stackConfig, testStack } from '../_helpers/stack.ts'
 import { Hono } from 'hono'
 import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { type AuthEnv, requireUser } from '../../functions/_shared/hono/adapter.ts'
@@ -462,6 +462,70 @@ Deno.test({
       assertEquals(query.get('code'), null)
       assertEquals(query.get('state'), provider.authorizationUrl!.searchParams.get('state'))
       assertEquals(provider.saved, undefined)
+    } finally {
+      await browser.close()
+      await callback.close()
+    }
+  },
+})
+
+Deno.test({
+  name:
+    "MCP SDK client: the user signs out everywhere with their own token (POST /logout?scope=global) -> the client's next MCP call is 401 session revoked within the session check's bound",
+  ignore: !hasAuthServer || ignoreBrowser,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { stack, mcpUrl, user, callback, browser, clientName, provider } = await flow(
+      'signed-out',
+    )
+    try {
+      const page = await browser.context.newPage()
+      const first = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider })
+      await assertRejects(
+        () => new Client({ name: 'edge-auth-test', version: '1.0.0' }).connect(first),
+        UnauthorizedError,
+      )
+      const query = await consent(
+        page,
+        provider.authorizationUrl!,
+        user,
+        'approve',
+        callback,
+        clientName,
+      )
+      await first.finishAuth(query.get('code')!)
+      const connected = new Client({ name: 'edge-auth-test', version: '1.0.0' })
+      await connected.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }))
+      assertEquals((await connected.listTools()).tools.length, 3)
+      await connected.close()
+
+      const own = await loginUser({ ...user, id: '' }, stack)
+      const out = await fetch(`${stack.functionsUrl}/logout?scope=global`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${own.access_token}`, apikey: stack.publishableKey },
+      })
+      assertEquals(out.status, 204)
+      const since = performance.now()
+      const { value, elapsedMs } = await eventually(async () => {
+        const response = await fetch(mcpUrl, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${provider.saved!.access_token}`,
+            'Content-Type': 'application/json',
+            Accept: 'application/json, text/event-stream',
+          },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+        })
+        const body = await response.text()
+        return response.status === 401 ? body : undefined
+      }, { timeoutMs: 3000, what: "the client's call refused after the sign-out", since })
+      console.log(`refused ${elapsedMs.toFixed(0)} ms after the sign-out:`, value)
+      assertEquals(JSON.parse(value), {
+        error: 'invalid_token',
+        error_description: 'session revoked',
+      })
+      assert(elapsedMs < 1500, `refused within the session check bound (${elapsedMs} ms)`)
     } finally {
       await browser.close()
       await callback.close()
