@@ -4,34 +4,21 @@
 // as `authenticate` does either way, refusals included.
 import { assert, assertEquals, assertRejects, assertThrows } from '@std/assert'
 import fc from 'fast-check'
-import {
-  type AuthPolicy,
-  createAuth,
-  createKeySource,
-  createSessionCheck,
-  createVerifier,
-} from '../../functions/_shared/mod.ts'
+import type { AuthPolicy } from '../../functions/_shared/mod.ts'
 import { ApiError } from '../../functions/_shared/core/errors.ts'
-import { ManualClock, testConfig } from '../_helpers/jwks_server.ts'
-import { claims, generateKeyPair, jwksOf, sign } from '../_helpers/keys.ts'
+import { componentAuth } from '../_helpers/component_auth.ts'
+import { ManualClock } from '../_helpers/jwks_server.ts'
+import { claims, generateKeyPair, sign } from '../_helpers/keys.ts'
 
 const key = await generateKeyPair('ES256')
 
 function setUp(liveSessions: Set<string>) {
   const clock = new ManualClock()
-  const auth = createAuth({
-    verifier: createVerifier({
-      issuer: testConfig().issuer,
-      keys: createKeySource({ jwks: jwksOf(key) }),
-      clock,
-    }),
-    sessions: createSessionCheck({
-      store: (sessionId) => Promise.resolve(liveSessions.has(sessionId) ? 'live' : 'gone'),
-      ttlMs: 1000,
-      clock,
-    }),
+  const auth = componentAuth(
+    key,
+    (sessionId) => Promise.resolve(liveSessions.has(sessionId) ? 'live' : 'gone'),
     clock,
-  })
+  )
   return { auth, clock }
 }
 

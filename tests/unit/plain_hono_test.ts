@@ -5,17 +5,12 @@
 import { assertEquals } from '@std/assert'
 import { Hono } from 'hono'
 import fc from 'fast-check'
-import {
-  createAuth,
-  createKeySource,
-  createSessionCheck,
-  createVerifier,
-} from '../../functions/_shared/mod.ts'
 import { DESCRIPTIONS } from '../../functions/_shared/core/errors.ts'
 import { type AuthEnv, requireUser } from '../../functions/_shared/hono/adapter.ts'
 import { assertAuthError } from '../_helpers/assert_auth.ts'
-import { ManualClock, testConfig } from '../_helpers/jwks_server.ts'
-import { claims, generateKeyPair, jwksOf, sign } from '../_helpers/keys.ts'
+import { componentAuth } from '../_helpers/component_auth.ts'
+import { ManualClock } from '../_helpers/jwks_server.ts'
+import { claims, generateKeyPair, sign } from '../_helpers/keys.ts'
 
 const key = await generateKeyPair('ES256')
 const stranger = await generateKeyPair('ES256', key.kid)
@@ -26,21 +21,10 @@ type SessionAnswer = 'live' | 'gone' | 'down'
 function userApp(answer: () => SessionAnswer) {
   const clock = new ManualClock()
   // Each part from its own options, as a user's project builds them.
-  const auth = createAuth({
-    verifier: createVerifier({
-      issuer: testConfig().issuer,
-      keys: createKeySource({ jwks: jwksOf(key) }),
-      clock,
-    }),
-    sessions: createSessionCheck({
-      store: () => {
-        const state = answer()
-        return state === 'down' ? Promise.reject(new Error('store down')) : Promise.resolve(state)
-      },
-      clock,
-    }),
-    clock,
-  })
+  const auth = componentAuth(key, () => {
+    const state = answer()
+    return state === 'down' ? Promise.reject(new Error('store down')) : Promise.resolve(state)
+  }, clock)
   const app = new Hono<AuthEnv>()
   app.use('/api/*', requireUser(auth, { session: 'check' }))
   app.get('/api/me', (c) => c.json({ id: c.var.auth.user.id }))
