@@ -215,6 +215,45 @@ function grantState(stack: ReturnType<typeof testStack>, userId: string, clientI
 }
 
 /** What each flow starts from: a new user, the client's callback, Chromium, the client's state. */
+/** A raw `tools/list` call with a bearer, outside the SDK (which would refresh or re-authorize). */
+function listTools(mcpUrl: URL, token: string): Promise<Response> {
+  return fetch(mcpUrl, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${token}`,
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+  })
+}
+
+/**
+ * The client's first connection refused, then the user's answer on the consent page: what the
+ * client's callback received.
+ */
+async function answerConsent(
+  state: Awaited<ReturnType<typeof flow>>,
+  decision: 'approve' | 'deny',
+): Promise<{ query: URLSearchParams; transport: StreamableHTTPClientTransport }> {
+  const { mcpUrl, provider, browser, user, callback, clientName } = state
+  const transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider })
+  await assertRejects(
+    () => new Client({ name: 'edge-auth-test', version: '1.0.0' }).connect(transport),
+    UnauthorizedError,
+  )
+  const page = await browser.context.newPage()
+  const query = await consent(
+    page,
+    provider.authorizationUrl!,
+    user,
+    decision,
+    callback,
+    clientName,
+  )
+  return { query, transport }
+}
+
 async function flow(kind: string) {
   const stack = testStack()
   const callback = startCallback()
@@ -380,15 +419,7 @@ Deno.test({
       const revoked = await supabase.auth.oauth.revokeGrant({ clientId })
       assertEquals(revoked.error, null)
       const { value: refusal } = await eventually(async () => {
-        const response = await fetch(mcpUrl, {
-          method: 'POST',
-          headers: {
-            Authorization: `Bearer ${refreshed.access_token}`,
-            'Content-Type': 'application/json',
-            Accept: 'application/json, text/event-stream',
-          },
-          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-        })
+        const response = await listTools(mcpUrl, refreshed.access_token)
         const body = await response.text()
         return response.status === 401
           ? { status: response.status, body, headers: response.headers }
@@ -442,22 +473,10 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const { mcpUrl, user, callback, browser, clientName, provider } = await flow('denied')
+    const state = await flow('denied')
+    const { callback, browser, provider } = state
     try {
-      const page = await browser.context.newPage()
-      const transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider })
-      await assertRejects(
-        () => new Client({ name: 'edge-auth-test', version: '1.0.0' }).connect(transport),
-        UnauthorizedError,
-      )
-      const query = await consent(
-        page,
-        provider.authorizationUrl!,
-        user,
-        'deny',
-        callback,
-        clientName,
-      )
+      const { query } = await answerConsent(state, 'deny')
       assertEquals(query.get('error'), 'access_denied')
       assertEquals(query.get('code'), null)
       assertEquals(query.get('state'), provider.authorizationUrl!.searchParams.get('state'))
@@ -476,24 +495,10 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const { stack, mcpUrl, user, callback, browser, clientName, provider } = await flow(
-      'signed-out',
-    )
+    const state = await flow('signed-out')
+    const { stack, mcpUrl, user, callback, browser, provider } = state
     try {
-      const page = await browser.context.newPage()
-      const first = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider })
-      await assertRejects(
-        () => new Client({ name: 'edge-auth-test', version: '1.0.0' }).connect(first),
-        UnauthorizedError,
-      )
-      const query = await consent(
-        page,
-        provider.authorizationUrl!,
-        user,
-        'approve',
-        callback,
-        clientName,
-      )
+      const { query, transport: first } = await answerConsent(state, 'approve')
       await first.finishAuth(query.get('code')!)
       const connected = new Client({ name: 'edge-auth-test', version: '1.0.0' })
       await connected.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }))
@@ -508,15 +513,7 @@ Deno.test({
       assertEquals(out.status, 204)
       const since = performance.now()
       const { value, elapsedMs } = await eventually(async () => {
-        const response = await fetch(mcpUrl, {
-          method: 'POST',
-          headers: {
-            Authorization: `Bearer ${provider.saved!.access_token}`,
-            'Content-Type': 'application/json',
-            Accept: 'application/json, text/event-stream',
-          },
-          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-        })
+        const response = await listTools(mcpUrl, provider.saved!.access_token)
         const body = await response.text()
         return response.status === 401 ? body : undefined
       }, { timeoutMs: 3000, what: "the client's call refused after the sign-out", since })
