@@ -110,6 +110,8 @@ function tokenOutsideHeader(request: Request): boolean | Promise<boolean> {
   if (query !== -1 && new URLSearchParams(request.url.slice(query + 1)).has('access_token')) {
     return true
   }
+  // GET and HEAD carry no body (`Request` refuses one): no header to read for them.
+  if (request.method === 'GET' || request.method === 'HEAD') return false
   const type = request.headers.get('Content-Type')?.split(';', 1)[0]?.trim().toLowerCase()
   const form = type === 'application/x-www-form-urlencoded'
   const json = type === 'application/json' || type?.endsWith('+json') === true
