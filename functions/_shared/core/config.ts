@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { INTEGER_SETTINGS, type IntegerBounds } from './options.ts'
 
 /** Where variables come from; `Deno.env` in production, a plain object in tests. */
 export interface EnvReader {
@@ -107,12 +108,8 @@ export interface Config {
   readonly clientAddressHeader: string | undefined
 }
 
-/**
- * The default time budget of a database query or transaction, in milliseconds: a request makes
- * at most three in a row (a revocation poll, a session lookup, its own transaction), so it
- * answers within 5 s whatever the database does. Lock waits end on the server after 1.2 s.
- */
-export const DEFAULT_DB_TIMEOUT_MS = 1_500
+/** The default time budget of a database query or transaction, in milliseconds. */
+export const DEFAULT_DB_TIMEOUT_MS: number = INTEGER_SETTINGS.dbTimeoutMs.fallback
 
 /** A setting that a particular function cannot run without. */
 export type RequiredSetting = 'publishableKey' | 'dbUrl' | 'secretKey'
@@ -224,13 +221,7 @@ export function loadConfig(env: EnvReader = Deno.env, options: LoadConfigOptions
     publishableKey: keyNamed(apiKeys.publishable, read('EDGE_AUTH_PUBLISHABLE_KEY_NAME')),
     secretKey: keyNamed(apiKeys.secret, read('EDGE_AUTH_SECRET_KEY_NAME')),
     dbUrl: parseDbUrl(read('SUPABASE_DB_URL')),
-    dbTimeoutMs: parseInteger(
-      read,
-      'EDGE_AUTH_DB_TIMEOUT_MS',
-      DEFAULT_DB_TIMEOUT_MS,
-      100,
-      10_000,
-    ),
+    dbTimeoutMs: parseInteger(read, 'EDGE_AUTH_DB_TIMEOUT_MS', INTEGER_SETTINGS.dbTimeoutMs),
     inlineKeys: parseInlineKeys(read('SUPABASE_JWKS')),
     // The default is derived from SUPABASE_URL, so that is the variable a bad default is blamed on.
     jwksUrl: jwksUrl === undefined
@@ -240,30 +231,58 @@ export function loadConfig(env: EnvReader = Deno.env, options: LoadConfigOptions
     audience: read('EDGE_AUTH_JWT_AUDIENCE') ?? 'authenticated',
     legacySecret: parseSecret(read('EDGE_AUTH_JWT_SECRET')),
     algorithms: parseAlgorithms(read('EDGE_AUTH_ALGORITHMS')),
-    clockToleranceSeconds: parseInteger(read, 'EDGE_AUTH_CLOCK_TOLERANCE_SECONDS', 5, 0, 300),
-    maxTokenAgeSeconds: parseInteger(read, 'EDGE_AUTH_MAX_TOKEN_AGE_SECONDS', 604_800, 1, 604_800),
-    tokenCacheSize: parseInteger(read, 'EDGE_AUTH_TOKEN_CACHE_SIZE', 10_000, 0, 1_000_000),
+    clockToleranceSeconds: parseInteger(
+      read,
+      'EDGE_AUTH_CLOCK_TOLERANCE_SECONDS',
+      INTEGER_SETTINGS.clockToleranceSeconds,
+    ),
+    maxTokenAgeSeconds: parseInteger(
+      read,
+      'EDGE_AUTH_MAX_TOKEN_AGE_SECONDS',
+      INTEGER_SETTINGS.maxTokenAgeSeconds,
+    ),
+    tokenCacheSize: parseInteger(
+      read,
+      'EDGE_AUTH_TOKEN_CACHE_SIZE',
+      INTEGER_SETTINGS.tokenCacheSize,
+    ),
     tokenCacheBytes: parseInteger(
       read,
       'EDGE_AUTH_TOKEN_CACHE_BYTES',
-      32 * 1024 * 1024,
-      0,
-      1024 * 1024 * 1024,
+      INTEGER_SETTINGS.tokenCacheBytes,
     ),
-    sessionCacheTtlMs: parseInteger(read, 'EDGE_AUTH_SESSION_CACHE_TTL_MS', 1_000, 0, 60_000),
-    sessionCacheSize: parseInteger(read, 'EDGE_AUTH_SESSION_CACHE_SIZE', 10_000, 1, 1_000_000),
-    jwksTimeoutMs: parseInteger(read, 'EDGE_AUTH_JWKS_TIMEOUT_MS', 3_000, 100, 30_000),
-    jwksCooldownMs: parseInteger(read, 'EDGE_AUTH_JWKS_COOLDOWN_MS', 30_000, 0, 3_600_000),
+    sessionCacheTtlMs: parseInteger(
+      read,
+      'EDGE_AUTH_SESSION_CACHE_TTL_MS',
+      INTEGER_SETTINGS.sessionCacheTtlMs,
+    ),
+    sessionCacheSize: parseInteger(
+      read,
+      'EDGE_AUTH_SESSION_CACHE_SIZE',
+      INTEGER_SETTINGS.sessionCacheSize,
+    ),
+    jwksTimeoutMs: parseInteger(read, 'EDGE_AUTH_JWKS_TIMEOUT_MS', INTEGER_SETTINGS.jwksTimeoutMs),
+    jwksCooldownMs: parseInteger(
+      read,
+      'EDGE_AUTH_JWKS_COOLDOWN_MS',
+      INTEGER_SETTINGS.jwksCooldownMs,
+    ),
     jwksCacheMaxAgeMs: parseInteger(
       read,
       'EDGE_AUTH_JWKS_CACHE_MAX_AGE_MS',
-      600_000,
-      1_000,
-      86_400_000,
+      INTEGER_SETTINGS.jwksCacheMaxAgeMs,
     ),
-    jwksStaleMaxMs: parseInteger(read, 'EDGE_AUTH_JWKS_STALE_MAX_MS', 1_800_000, 0, 86_400_000),
+    jwksStaleMaxMs: parseInteger(
+      read,
+      'EDGE_AUTH_JWKS_STALE_MAX_MS',
+      INTEGER_SETTINGS.jwksStaleMaxMs,
+    ),
     corsOrigins: parseOrigins(read('EDGE_AUTH_CORS_ORIGINS')),
-    upstreamTimeoutMs: parseInteger(read, 'EDGE_AUTH_UPSTREAM_TIMEOUT_MS', 5_000, 100, 9_000),
+    upstreamTimeoutMs: parseInteger(
+      read,
+      'EDGE_AUTH_UPSTREAM_TIMEOUT_MS',
+      INTEGER_SETTINGS.upstreamTimeoutMs,
+    ),
     clientAddressHeader: parseHeaderName(
       'EDGE_AUTH_CLIENT_ADDRESS_HEADER',
       read('EDGE_AUTH_CLIENT_ADDRESS_HEADER'),
@@ -404,10 +423,9 @@ function parseAlgorithms(value: string | undefined): readonly string[] {
 function parseInteger(
   read: (name: string) => string | undefined,
   variable: string,
-  fallback: number,
-  min: number,
-  max: number,
+  bounds: IntegerBounds,
 ): number {
+  const { fallback, min, max } = bounds
   const value = read(variable)
   if (value === undefined) return fallback
   if (!/^\d+$/.test(value)) throw new ConfigError(variable, 'must be a whole number')

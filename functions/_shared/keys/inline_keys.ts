@@ -10,6 +10,7 @@
  */
 import { createLocalJWKSet } from 'jose/jwks/local'
 import type { JwkInput } from '../core/config.ts'
+import { INTEGER_SETTINGS } from '../core/options.ts'
 import { hasPrivateMembers, isUsableJwk, kidsOf } from './key_policy.ts'
 import { type KeyStore, lookupKey } from './key_store.ts'
 
@@ -44,7 +45,7 @@ export function createInlineKeyStore(
   const set = createLocalJWKSet({ keys: usable as never })
   const kids = kidsOf(usable)
   // Rounded up to whole seconds, at least 1, by KeysUnavailableError.
-  const retryAfter = (remote.cooldownMs ?? 30_000) / 1000
+  const retryAfter = (remote.cooldownMs ?? INTEGER_SETTINGS.jwksCooldownMs.fallback) / 1000
   return {
     resolve: (header, token) =>
       typeof header.kid === 'string' && kids.has(header.kid)

@@ -7,7 +7,7 @@
 import * as errors from 'jose/errors'
 import type { Clock } from '../core/clock.ts'
 import { ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS, type JwkInput } from '../core/config.ts'
-import { checkOption, integerOption } from '../core/options.ts'
+import { checkOption, INTEGER_SETTINGS, integerOption } from '../core/options.ts'
 import { createInlineKeyStore } from './inline_keys.ts'
 import type { KeyStore } from './key_store.ts'
 import { createRemoteKeyStore } from './remote_keys.ts'
@@ -63,17 +63,25 @@ export function createKeySource(options: KeySourceOptions): KeyStore {
     'given when jwks has no keys',
   )
   const settings = {
-    timeoutMs: integerOption(OWNER, 'timeoutMs', options.timeoutMs, 3_000, 100, 30_000),
-    cooldownMs: integerOption(OWNER, 'cooldownMs', options.cooldownMs, 30_000, 0, 3_600_000),
+    timeoutMs: integerOption(OWNER, 'timeoutMs', options.timeoutMs, INTEGER_SETTINGS.jwksTimeoutMs),
+    cooldownMs: integerOption(
+      OWNER,
+      'cooldownMs',
+      options.cooldownMs,
+      INTEGER_SETTINGS.jwksCooldownMs,
+    ),
     cacheMaxAgeMs: integerOption(
       OWNER,
       'cacheMaxAgeMs',
       options.cacheMaxAgeMs,
-      600_000,
-      1_000,
-      86_400_000,
+      INTEGER_SETTINGS.jwksCacheMaxAgeMs,
     ),
-    staleMaxMs: integerOption(OWNER, 'staleMaxMs', options.staleMaxMs, 1_800_000, 0, 86_400_000),
+    staleMaxMs: integerOption(
+      OWNER,
+      'staleMaxMs',
+      options.staleMaxMs,
+      INTEGER_SETTINGS.jwksStaleMaxMs,
+    ),
     algorithms,
     fetch: options.fetch,
     clock: options.clock,

@@ -7,9 +7,9 @@
  * @module
  */
 import type { Clock } from '../core/clock.ts'
-import { ConfigError, DEFAULT_DB_TIMEOUT_MS } from '../core/config.ts'
+import { ConfigError } from '../core/config.ts'
 import type { RevocationFeed, SessionStore } from '../core/deps.ts'
-import { checkOption, integerOption } from '../core/options.ts'
+import { checkOption, INTEGER_SETTINGS, integerOption } from '../core/options.ts'
 import { type DatabaseClient, type Sql, withDeadlines } from '../db/database.ts'
 import { createSessionChecker, type SessionChecker } from './session_check.ts'
 import { databaseRevocationFeed, databaseSessionStore } from './session_store.ts'
@@ -61,6 +61,14 @@ export interface SessionCheck extends SessionChecker {
 
 const OWNER = 'createSessionCheck'
 
+// The longest a token lives: the verifier's token age plus its clock tolerance.
+const { maxTokenAgeSeconds: age, clockToleranceSeconds: tolerance } = INTEGER_SETTINGS
+const TOKEN_LIFETIME_SECONDS = {
+  fallback: age.fallback + tolerance.fallback,
+  min: 1,
+  max: age.max + tolerance.max,
+}
+
 /**
  * Builds the session check of an instance; call it once, as it owns the caches and the pool.
  *
@@ -97,19 +105,15 @@ export function createSessionCheck(options: SessionCheckOptions): SessionCheck {
     OWNER,
     'timeoutMs',
     options.timeoutMs,
-    DEFAULT_DB_TIMEOUT_MS,
-    100,
-    10_000,
+    INTEGER_SETTINGS.dbTimeoutMs,
   )
-  const ttlMs = integerOption(OWNER, 'ttlMs', options.ttlMs, 1_000, 0, 60_000)
-  const size = integerOption(OWNER, 'size', options.size, 10_000, 1, 1_000_000)
+  const ttlMs = integerOption(OWNER, 'ttlMs', options.ttlMs, INTEGER_SETTINGS.sessionCacheTtlMs)
+  const size = integerOption(OWNER, 'size', options.size, INTEGER_SETTINGS.sessionCacheSize)
   const keepSeconds = integerOption(
     OWNER,
     'tokenLifetimeSeconds',
     options.tokenLifetimeSeconds,
-    604_805,
-    1,
-    604_800 + 300,
+    TOKEN_LIFETIME_SECONDS,
   ) + 60 // A minute more for the clocks of the database and the instance.
   const sql = options.sql === undefined ? undefined : withDeadlines(options.sql, timeoutMs)
   const database = (): Sql => {

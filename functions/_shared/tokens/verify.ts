@@ -12,7 +12,7 @@ import type { JWTVerifyGetKey, JWTVerifyOptions } from 'jose'
 import * as errors from 'jose/errors'
 import { jwtVerify } from 'jose/jwt/verify'
 import { type Clock, systemClock } from '../core/clock.ts'
-import { checkOption, integerOption } from '../core/options.ts'
+import { checkOption, INTEGER_SETTINGS, integerOption } from '../core/options.ts'
 import { algorithmsOption } from '../keys/key_source.ts'
 import { ApiError, type DescriptionKey, invalidToken, unavailable } from '../core/errors.ts'
 import { isUuid } from '../core/uuid.ts'
@@ -139,11 +139,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const legacySecret = config.legacySecret
   const tolerance = config.clockToleranceSeconds
   // `Retry-After` of a key failure: the key source is tried again after the cooldown.
-  const cooldownSeconds = Math.max(1, Math.ceil((keys.cooldownMs ?? 30_000) / 1000))
+  const cooldownSeconds = Math.max(
+    1,
+    Math.ceil((keys.cooldownMs ?? INTEGER_SETTINGS.jwksCooldownMs.fallback) / 1000),
+  )
   const jwtOptions = verifyOptions(config)
   const cache = createTokenCache<AuthContext>(
-    integerOption(OWNER, 'cacheSize', options.cacheSize, 10_000, 0, 1_000_000),
-    integerOption(OWNER, 'cacheBytes', options.cacheBytes, 32 * 1024 * 1024, 0, 1024 ** 3),
+    integerOption(OWNER, 'cacheSize', options.cacheSize, INTEGER_SETTINGS.tokenCacheSize),
+    integerOption(OWNER, 'cacheBytes', options.cacheBytes, INTEGER_SETTINGS.tokenCacheBytes),
   )
   keys.onKidsRemoved((kids) => cache.dropKids(kids))
 
@@ -264,17 +267,13 @@ function verifierPolicy(options: VerifierOptions): VerifyPolicy {
       OWNER,
       'clockToleranceSeconds',
       options.clockToleranceSeconds,
-      5,
-      0,
-      300,
+      INTEGER_SETTINGS.clockToleranceSeconds,
     ),
     maxTokenAgeSeconds: integerOption(
       OWNER,
       'maxTokenAgeSeconds',
       options.maxTokenAgeSeconds,
-      604_800,
-      1,
-      604_800,
+      INTEGER_SETTINGS.maxTokenAgeSeconds,
     ),
     legacySecret: secret,
   })
