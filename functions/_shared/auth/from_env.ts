@@ -94,14 +94,18 @@ export function optionsFromConfig(config: Config): EnvOptions {
       cacheBytes: config.tokenCacheBytes,
       legacySecret: config.legacySecret,
     },
-    sessions: sql === undefined ? undefined : {
-      sql,
-      timeoutMs: config.dbTimeoutMs,
-      ttlMs: config.sessionCacheTtlMs,
-      size: config.sessionCacheSize,
-      tokenLifetimeSeconds: config.maxTokenAgeSeconds + config.clockToleranceSeconds,
-    },
+    sessions: sql === undefined ? undefined : { sql, ...sessionSettings(config) },
     apiKeys: { publishable: config.apiKeys.publishable, secret: config.apiKeys.secret },
+  }
+}
+
+/** The session check's settings in a configuration, whatever it checks sessions against. */
+function sessionSettings(config: Config): Omit<SessionCheckOptions, 'sql' | 'store' | 'feed'> {
+  return {
+    timeoutMs: config.dbTimeoutMs,
+    ttlMs: config.sessionCacheTtlMs,
+    size: config.sessionCacheSize,
+    tokenLifetimeSeconds: config.maxTokenAgeSeconds + config.clockToleranceSeconds,
   }
 }
 
@@ -143,13 +147,10 @@ export function authFromConfig(config: Config, deps: AuthDeps = {}): Auth {
   const sql = deps.database?.() ?? options.sessions?.sql
   const store = deps.sessionStore
   const sessions = sql === undefined && store === undefined ? undefined : createSessionCheck({
+    ...sessionSettings(config),
     sql,
     store,
     feed: deps.revocationFeed,
-    timeoutMs: config.dbTimeoutMs,
-    ttlMs: config.sessionCacheTtlMs,
-    size: config.sessionCacheSize,
-    tokenLifetimeSeconds: config.maxTokenAgeSeconds + config.clockToleranceSeconds,
     clock,
   })
   return createAuth({
