@@ -9,7 +9,8 @@
  * import { authFromConfig, loadConfig } from '@edge-auth/edge-auth'
  * import {
  *   type AuthEnv,
- *   createFunctionApp,
+ *   createErrorRenderer,
+  createFunctionApp,
  *   methodNotAllowed,
  *   requireUser,
  *   serveFunction,
@@ -34,7 +35,6 @@ export {
   type CredentialEnv,
   type FunctionAppOptions,
   methodNotAllowed,
-  renderError,
   requireCredentials,
   requireUser,
   serveFunction,

@@ -77,7 +77,7 @@ export function createFunctionApp<E extends Env = Env>(
   // (about 1 ms): that one also matches `/<name>/` for `/<name>`, and paths are exact here.
   const app = new Hono<E>().basePath(`/${name}`) as unknown as Hono<E>
   const cors = createCors({ origins: options.corsOrigins, methods: options.methods })
-  const render = errorRenderer(name)
+  const render = createErrorRenderer(name)
   const queryRefusal = queryRule(name, options.query ?? {}, render)
   // CORS and the security headers, on every response, errors included; then the query rule, in
   // the same layer (each layer costs every request a promise), its refusal rendered here so that
@@ -259,26 +259,28 @@ function answeringRoute(routes: readonly MatchedRoute[]): MatchedRoute | undefin
     routes.find((route) => !route.path.endsWith('*') && !(NOT_ALLOWED in route.handler))
 }
 
-/**
- * Renders any thrown value: an {@linkcode ApiError} as itself, a {@linkcode ConfigError} as 500
- * `server_misconfigured`, anything else as 500 `server_error`. Only error names and the variable
- * of a configuration error are logged: messages of foreign errors can quote request data.
- *
- * @param name the function, for the log line
- * @param error what was thrown
- * @returns the response
- */
-export function renderError(name: string, error: unknown): Response {
-  return errorRenderer(name)(error)
-}
-
 // During an outage every request fails the same way: one line per app, code and half minute says
 // as much as thousands would, and a flood of failures cannot flood the log. The wall clock, not
 // the injected one: this paces a log, it decides nothing about a request.
 const LOG_INTERVAL_MS = 30_000
 
-/** The error rendering of one app, with its own pacing of the log. */
-function errorRenderer(name: string): (error: unknown) => Response {
+/**
+ * The error rendering of one app, for its `onError`: an {@linkcode ApiError} as itself, a
+ * {@linkcode ConfigError} as 500 `server_misconfigured`, anything else as 500 `server_error`. Only
+ * error names and the variable of a configuration error are logged (messages of foreign errors
+ * can quote request data), and a 5xx `ApiError`'s code at most once per half minute.
+ * `createFunctionApp` installs one; make one per app, as the pacing belongs to it.
+ *
+ * @param name the function, for the log line
+ * @returns the renderer of what was thrown
+ *
+ * @example
+ * ```ts
+ * const app = new Hono()
+ * app.onError(createErrorRenderer('jobs'))
+ * ```
+ */
+export function createErrorRenderer(name: string): (error: unknown) => Response {
   const lastLogged = new Map<string, number>()
   function logFailure(code: string, cause: unknown, throttle = false): void {
     const now = Date.now()
