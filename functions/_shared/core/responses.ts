@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ApiError, REALM } from '../core/errors.ts'
+import { type ApiError, REALM } from './errors.ts'
 
 /** Headers on every response, success or error (the README's error table lists them). */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
