@@ -22,9 +22,6 @@ type Scope = typeof SCOPES[number]
  */
 export function createLogoutApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
   const auth = authFor(config, deps)
-  // The database ends the sessions of a token the auth server does not take, expired or refused:
-  // through the session check's pool (one instance, one pool).
-  const sql = () => auth.database()
   const methods = ['POST']
   const app = createFunctionApp<AuthEnv>('logout', {
     corsOrigins: config.corsOrigins,
@@ -52,7 +49,7 @@ export function createLogoutApp(config: Config, deps: AppDeps = {}): Hono<AuthEn
       // have, and nothing when the caller's session is already gone (a session that no longer
       // exists grants nothing). Once this returns the scope's sessions are gone; if it cannot
       // run, a 503.
-      if (!ended) await endSessions(sql(), user.id, session.id, scope)
+      if (!ended) await endSessions(auth.database(), user.id, session.id, scope)
       // `others` keeps the caller's own session alive; the other scopes end it.
       if (scope !== 'others') auth.forgetSession(session.id)
       return c.body(null, 204)

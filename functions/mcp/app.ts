@@ -34,8 +34,6 @@ import {
  */
 export function createMcpApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
   const auth = authFor(config, deps)
-  // The session check's pool: one instance, one pool.
-  const sql = () => auth.database()
   const urls = resourceUrls(config)
   const methods = ['GET', 'POST']
   const app = createFunctionApp<AuthEnv>('mcp', { corsOrigins: config.corsOrigins, methods })
@@ -62,7 +60,7 @@ export function createMcpApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> 
   // Stateless: a server and transport per request, so no MCP session outlives a revoked grant.
   app.post('/', authenticated, async (c) => {
     const server = new McpServer({ name: 'edge-auth-notes', version: '0.1.0' })
-    registerNoteTools(server, sql(), c.var.auth.claims)
+    registerNoteTools(server, auth.database(), c.var.auth.claims)
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,

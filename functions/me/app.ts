@@ -6,7 +6,13 @@
  * @module
  */
 import type { Hono } from 'hono'
-import { type AppDeps, authFor, type Config } from '@edge-auth/edge-auth'
+import {
+  type AppDeps,
+  type AuthClient,
+  authFor,
+  type AuthUser,
+  type Config,
+} from '@edge-auth/edge-auth'
 import {
   type AuthEnv,
   createFunctionApp,
@@ -14,7 +20,6 @@ import {
   requireUser,
 } from '@edge-auth/edge-auth/hono'
 import { jsonResponse } from '@edge-auth/edge-auth/http'
-import type { AuthClient, AuthUser } from '@edge-auth/edge-auth'
 
 /**
  * The user as an OAuth client may see them: the email only with the `email` scope, the user's

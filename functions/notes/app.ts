@@ -44,8 +44,6 @@ const COLUMNS =
  */
 export function createNotesApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> {
   const auth = authFor(config, deps)
-  // The session check's pool: one instance, one pool.
-  const sql = () => auth.database()
   const methods = ['GET', 'POST', 'DELETE']
   const app = createFunctionApp<AuthEnv>('notes', {
     corsOrigins: config.corsOrigins,
@@ -59,18 +57,22 @@ export function createNotesApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv
     const query = new URL(c.req.url).searchParams
     const limit = readLimit(query)
     const cursor = readCursor(query)
-    const rows = await asAuthenticatedUser(sql(), c.var.auth.claims, (tx) =>
-      tx<NoteRow[]>`
+    const rows = await asAuthenticatedUser(
+      auth.database(),
+      c.var.auth.claims,
+      (tx) =>
+        tx<NoteRow[]>`
         select ${tx.unsafe(COLUMNS)} from public.notes
         where ${
-        cursor
-          ? tx.fragment`(created_at, id) < (
+          cursor
+            ? tx.fragment`(created_at, id) < (
               'epoch'::timestamptz + ${cursor.micros}::bigint * interval '1 microsecond',
               ${cursor.id}::uuid)`
-          : tx.fragment`true`
-      }
+            : tx.fragment`true`
+        }
         order by created_at desc, id desc
-        limit ${limit + 1}`)
+        limit ${limit + 1}`,
+    )
     const page = rows.slice(0, limit)
     const last = page.at(-1)
     return jsonResponse(200, {
@@ -82,7 +84,7 @@ export function createNotesApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv
   app.post('/', authenticated, async (c) => {
     const { body } = await readJsonBody(c.req.raw, { fields: FIELDS })
     const [row] = await asAuthenticatedUser(
-      sql(),
+      auth.database(),
       c.var.auth.claims,
       (tx) =>
         tx<
@@ -104,7 +106,7 @@ export function createNotesApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv
     const id = c.req.param('id')
     if (!isUuid(id)) throw invalidRequest('invalidParameter', 'id')
     const rows = await asAuthenticatedUser(
-      sql(),
+      auth.database(),
       c.var.auth.claims,
       (tx) => tx`delete from public.notes where id = ${id}::uuid returning id`,
     )

@@ -33,8 +33,6 @@ const FIELDS: BodyFields<'user_id'> = { user_id: { required: true, maxLength: 36
  */
 export function createSessionsApp(config: Config, deps: AppDeps = {}): Hono<CredentialEnv> {
   const auth = authFor(config, deps)
-  // The session check's pool: one instance, one pool.
-  const sql = () => auth.database()
   const methods = ['POST']
   const cors = { corsOrigins: config.corsOrigins, methods }
   const app = createFunctionApp<CredentialEnv>('sessions', cors)
@@ -45,7 +43,9 @@ export function createSessionsApp(config: Config, deps: AppDeps = {}): Hono<Cred
     async (c) => {
       const { user_id: userId } = await readJsonBody(c.req.raw, { fields: FIELDS })
       if (!isUuid(userId)) throw invalidRequest('notUuid', 'user_id')
-      for (const sessionId of await revokeUserSessions(sql(), userId)) auth.forgetSession(sessionId)
+      for (const sessionId of await revokeUserSessions(auth.database(), userId)) {
+        auth.forgetSession(sessionId)
+      }
       return c.body(null, 204)
     },
   )
