@@ -11,7 +11,6 @@
  * @module
  */
 import { join } from 'node:path'
-import { fileURLToPath as fromFileUrl } from 'node:url'
 import { consentPath } from './oauth_server.ts'
 import { repoRoot } from './paths.ts'
 
@@ -45,21 +44,24 @@ export interface DemoServer {
   shutdown(): Promise<void>
 }
 
-/** The only files served: a fixed list, so no path from the request ever reaches the disk. */
-const files: Readonly<Record<string, { file: string; type: string }>> = {
+/**
+ * supabase-js for the consent page: the browser build of the pinned package, from Deno's npm
+ * cache (no CDN: the page's CSP allows only its own scripts, and the machine may be offline).
+ */
+const supabaseUmd = new URL('./umd/supabase.js', import.meta.resolve('@supabase/supabase-js'))
+
+/**
+ * The only files served: a fixed list, so no path from the request ever reaches the disk. A name
+ * is in the page's directory; a URL is a file of its own.
+ */
+const files: Readonly<Record<string, { file: string | URL; type: string }>> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/demo.js': { file: 'demo.js', type: 'text/javascript; charset=utf-8' },
   '/demo.css': { file: 'demo.css', type: 'text/css; charset=utf-8' },
   [consentPath]: { file: 'consent.html', type: 'text/html; charset=utf-8' },
   '/consent.js': { file: 'consent.js', type: 'text/javascript; charset=utf-8' },
+  '/vendor/supabase.js': { file: supabaseUmd, type: 'text/javascript; charset=utf-8' },
 }
-
-/**
- * supabase-js for the consent page: the browser build of the pinned package, from Deno's npm
- * cache (no CDN: the page's CSP allows only its own scripts, and the machine may be offline).
- */
-const vendorPath = '/vendor/supabase.js'
-const supabaseUmd = new URL('./umd/supabase.js', import.meta.resolve('@supabase/supabase-js'))
 
 /**
  * Starts the demo server on 127.0.0.1.
@@ -96,12 +98,11 @@ async function serveDemo(request: Request, dir: string, config: DemoConfig): Pro
       headers: { ...headers, 'Content-Type': 'application/json' },
     })
   }
-  const entry = path === vendorPath
-    ? { file: fromFileUrl(supabaseUmd), type: 'text/javascript; charset=utf-8' }
-    : files[path]
+  const entry = files[path]
   if (!entry) return text(404, 'Not found', headers)
   // Read per request, so an edit to the page shows on reload without restarting the stack.
-  const body = await Deno.readFile(path === vendorPath ? entry.file : join(dir, entry.file))
+  const file = entry.file instanceof URL ? entry.file : join(dir, entry.file)
+  const body = await Deno.readFile(file)
   return new Response(head ? null : body, { headers: { ...headers, 'Content-Type': entry.type } })
 }
 

@@ -268,25 +268,14 @@ async function route(
       if (legacyRefused) return legacyKeyRefused()
     }
     const upstream = options.authUpstream()
-    if (!upstream) {
-      return errorResponse(
-        503,
-        'auth_server_unavailable',
-        'The auth server is not running on this local stack',
-        { 'Retry-After': '1' },
-      )
-    }
+    if (!upstream) return authUnavailable()
     return await proxy(request, `${upstream}${rest}${url.search}`, headersFor())
   }
   // RFC 8414 discovery of the issuer `/auth/v1`: public, like the auth server's own copy.
   const metadataTarget = rootMetadataTarget(path)
   if (metadataTarget !== null && (request.method === 'GET' || request.method === 'HEAD')) {
     const upstream = options.authUpstream()
-    if (!upstream) {
-      return errorResponse(503, 'auth_server_unavailable', 'The auth server is not running', {
-        'Retry-After': '1',
-      })
-    }
+    if (!upstream) return authUnavailable()
     return await proxy(request, `${upstream}${metadataTarget}`, headersFor())
   }
   if (path.startsWith('/functions/v1/') && path.length > '/functions/v1/'.length) {
@@ -308,6 +297,15 @@ async function route(
 /** What a project without legacy keys answers for a legacy JWT in `apikey`. */
 function legacyKeyRefused(): Response {
   return errorResponse(401, 'invalid_api_key', 'Legacy API keys are disabled')
+}
+
+function authUnavailable(): Response {
+  return errorResponse(
+    503,
+    'auth_server_unavailable',
+    'The auth server is not running on this local stack',
+    { 'Retry-After': '1' },
+  )
 }
 
 function functionsUnavailable(): Response {

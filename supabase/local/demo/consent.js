@@ -84,8 +84,8 @@ async function main() {
   /** @param {'approve' | 'deny'} decision */
   const answer = async (decision) => {
     for (const id of ['consent-approve', 'consent-deny']) {
-      /** @type {HTMLButtonElement} */
-      ;(byId(id)).disabled = true
+      const button = /** @type {HTMLButtonElement} */ (byId(id))
+      button.disabled = true
     }
     status('redirecting', 'Returning to the application…')
     const { error } = decision === 'approve'
