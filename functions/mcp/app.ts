@@ -18,12 +18,7 @@ import {
 } from '@edge-auth/edge-auth/hono'
 import { anyOriginHeaders, jsonResponse } from '@edge-auth/edge-auth/http'
 import { registerNoteTools } from './note_tools.ts'
-import {
-  METADATA_PATH,
-  resourceMetadata,
-  resourceUrls,
-  withResourceMetadata,
-} from './resource_metadata.ts'
+import { METADATA_PATH, resourceMetadata, resourceUrls } from './resource_metadata.ts'
 
 /**
  * Builds the `mcp` app.
@@ -36,24 +31,22 @@ export function createMcpApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> 
   const auth = authFor(config, deps)
   const urls = resourceUrls(config)
   const methods = ['GET', 'POST']
-  const app = createFunctionApp<AuthEnv>('mcp', { corsOrigins: config.corsOrigins, methods })
+  // Every 401 names the metadata in its challenge: where an MCP client starts OAuth discovery.
+  const app = createFunctionApp<AuthEnv>('mcp', {
+    corsOrigins: config.corsOrigins,
+    methods,
+    resourceMetadata: urls.metadata,
+  })
 
   // Discovery must work from any origin and before any credential exists.
+  const metadata = resourceMetadata(urls)
   app.get(METADATA_PATH, () => {
-    const response = jsonResponse(200, resourceMetadata(urls))
+    const response = jsonResponse(200, metadata)
     for (const [header, value] of anyOriginHeaders()) response.headers.set(header, value)
     return response
   })
   app.all(METADATA_PATH, methodNotAllowed(['GET']))
 
-  // Runs around requireUser: a refusal it renders gets the metadata URL in its challenge.
-  app.use('/', async (c, next) => {
-    await next()
-    const challenge = c.res.headers.get('WWW-Authenticate')
-    if (c.res.status === 401 && challenge?.startsWith('Bearer')) {
-      c.res.headers.set('WWW-Authenticate', withResourceMetadata(challenge, urls.metadata))
-    }
-  })
   // The user's own token and any OAuth client's: this is the route MCP clients are for.
   const authenticated = requireUser(auth, { session: 'check', clients: 'any' })
 

@@ -49,15 +49,3 @@ export function resourceMetadata(urls: ResourceUrls): Record<string, unknown> {
     resource_name: 'edge-auth notes (MCP)',
   }
 }
-
-/**
- * Adds `resource_metadata` to a `Bearer` challenge (RFC 9728 §5.1), so a client that got a 401
- * learns where to discover the authorization server.
- *
- * @param challenge the response's `WWW-Authenticate`
- * @param metadataUrl the metadata document's URL
- * @returns the extended challenge
- */
-export function withResourceMetadata(challenge: string, metadataUrl: string): string {
-  return `${challenge}, resource_metadata="${metadataUrl}"`
-}

@@ -31,21 +31,39 @@ export function jsonResponse(
   })
 }
 
+/** What an app adds to the challenges it renders. */
+export interface ChallengeOptions {
+  /**
+   * The URL of the app's RFC 9728 protected-resource metadata, named as `resource_metadata` in
+   * every 401's `Bearer` challenge: where an OAuth client (an MCP client) starts discovery. A URL
+   * as `URL.href` writes it (no `"` or `\`), never from a request.
+   */
+  resourceMetadata?: string
+}
+
 /**
  * Renders an {@linkcode ApiError} in the contract's one shape:
  * `{"error":"<code>","error_description":"<fixed text>"}` plus `WWW-Authenticate`,
  * `Retry-After`, `Allow` and `Accept-Encoding` where they apply.
  *
  * @param error the failure to render
+ * @param challenge what the app adds to a challenge (default nothing)
  * @returns the response
  */
-export function errorResponse(error: ApiError): Response {
+export function errorResponse(error: ApiError, challenge: ChallengeOptions = {}): Response {
   const headers: Record<string, string> = {}
-  if (error.challenge === 'bearer') headers['WWW-Authenticate'] = `Bearer realm="${REALM}"`
+  let bearer: string | undefined
+  if (error.challenge === 'bearer') bearer = `Bearer realm="${REALM}"`
   if (error.challenge === 'bearer-error') {
     const scope = error.scope === undefined ? '' : `, scope="${error.scope}"`
-    headers['WWW-Authenticate'] =
+    bearer =
       `Bearer realm="${REALM}", error="${error.code}", error_description="${error.description}"${scope}`
+  }
+  if (bearer !== undefined) {
+    const metadata = error.status === 401 ? challenge.resourceMetadata : undefined
+    headers['WWW-Authenticate'] = metadata === undefined
+      ? bearer
+      : `${bearer}, resource_metadata="${metadata}"`
   }
   if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter)
   if (error.allow) headers['Allow'] = error.allow.join(', ')

@@ -21,7 +21,7 @@ import { ConfigError } from '../core/config.ts'
 import { ApiError, badCredentialRequest } from '../core/errors.ts'
 import { anyOriginHeaders, createCors } from '../http/cors.ts'
 import { assertQueryParameters, queryParameters } from '../http/query_guard.ts'
-import { errorResponse } from '../core/responses.ts'
+import { type ChallengeOptions, errorResponse } from '../core/responses.ts'
 import { extractBearer } from '../tokens/bearer.ts'
 import type { AuthContext } from '../tokens/identity.ts'
 
@@ -45,6 +45,11 @@ export interface FunctionAppOptions {
    * CORS preflight before everything.
    */
   query?: Readonly<Record<string, readonly string[]>>
+  /**
+   * The URL of the function's RFC 9728 protected-resource metadata, for a function that OAuth
+   * clients call (an MCP server): every 401 `Bearer` challenge names it in `resource_metadata`.
+   */
+  resourceMetadata?: string
 }
 
 /**
@@ -77,7 +82,7 @@ export function createFunctionApp<E extends Env = Env>(
   // (about 1 ms): that one also matches `/<name>/` for `/<name>`, and paths are exact here.
   const app = new Hono<E>().basePath(`/${name}`) as unknown as Hono<E>
   const cors = createCors({ origins: options.corsOrigins, methods: options.methods })
-  const render = createErrorRenderer(name)
+  const render = createErrorRenderer(name, { resourceMetadata: options.resourceMetadata })
   const queryRefusal = queryRule(name, options.query ?? {}, render)
   // CORS and the security headers, on every response, errors included; then the query rule, in
   // the same layer (each layer costs every request a promise), its refusal rendered here so that
@@ -272,6 +277,7 @@ const LOG_INTERVAL_MS = 30_000
  * `createFunctionApp` installs one; make one per app, as the pacing belongs to it.
  *
  * @param name the function, for the log line
+ * @param challenge what the app adds to a challenge (`resource_metadata`)
  * @returns the renderer of what was thrown
  *
  * @example
@@ -280,7 +286,10 @@ const LOG_INTERVAL_MS = 30_000
  * app.onError(createErrorRenderer('jobs'))
  * ```
  */
-export function createErrorRenderer(name: string): (error: unknown) => Response {
+export function createErrorRenderer(
+  name: string,
+  challenge: ChallengeOptions = {},
+): (error: unknown) => Response {
   const lastLogged = new Map<string, number>()
   function logFailure(code: string, cause: unknown, throttle = false): void {
     const now = Date.now()
@@ -293,7 +302,7 @@ export function createErrorRenderer(name: string): (error: unknown) => Response 
   return (error) => {
     if (error instanceof ApiError) {
       if (error.status >= 500) logFailure(error.code, error.cause, true)
-      return errorResponse(error)
+      return errorResponse(error, challenge)
     }
     if (error instanceof ConfigError) {
       console.error(`[${name}] ${error.message}`)
