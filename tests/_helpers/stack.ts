@@ -230,18 +230,30 @@ export async function loginUser(user: TestUser, stack: TestStack = testStack()) 
 }
 
 /**
- * Signs a user in with supabase-js created with the stack's publishable key, straight through the
- * gateway to the auth server, as a browser or app would.
+ * A supabase-js client on the stack's publishable key, straight through the gateway to the auth
+ * server as a browser or app would call it; its session is kept in memory and never refreshed.
+ *
+ * @param stack the stack (default {@linkcode testStack})
+ * @returns the client
+ */
+export function supabaseJsClient(stack: TestStack = testStack()) {
+  return createClient(stack.url, stack.publishableKey, {
+    auth: { persistSession: false, autoRefreshToken: false },
+  })
+}
+
+/**
+ * Signs a user in with {@linkcode supabaseJsClient}.
  *
  * @param user the user
  * @param stack the stack (default {@linkcode testStack})
  * @returns what `signInWithPassword` returned
  */
 export function signInWithSupabaseJs(user: TestUser, stack: TestStack = testStack()) {
-  const supabase = createClient(stack.url, stack.publishableKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
+  return supabaseJsClient(stack).auth.signInWithPassword({
+    email: user.email,
+    password: user.password,
   })
-  return supabase.auth.signInWithPassword({ email: user.email, password: user.password })
 }
 
 /**

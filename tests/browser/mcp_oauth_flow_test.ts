@@ -17,11 +17,17 @@ import type {
   OAuthClientMetadata,
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js'
-import { createClient } from '@supabase/supabase-js'
 import type { Page } from 'npm:playwright-core@1.65.1'
 import { withAdmin } from '../_helpers/db_faults.ts'
 import { eventually } from '../_helpers/poll.ts'
-import { hasAuthServer, loginUser, stackConfig, testStack } from '../_helpers/stack.ts'
+import {
+  hasAuthServer,
+  loginUser,
+  stackConfig,
+  supabaseJsClient,
+  type TestStack,
+  testStack,
+} from '../_helpers/stack.ts'
 import { Hono } from 'hono'
 import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { type AuthEnv, requireUser } from '../../functions/_shared/hono/adapter.ts'
@@ -31,6 +37,7 @@ import {
   launchChromium,
   recordNetwork,
   screenshot,
+  type TestBrowser,
 } from './chromium.ts'
 
 /** One HTTP request the MCP client made, as it saw the answer. */
@@ -197,7 +204,7 @@ function networkLine(exchange: Exchange): string {
 }
 
 /** A user's sessions, the client's among them, and their revoked consents to that client. */
-function grantState(stack: ReturnType<typeof testStack>, userId: string, clientId: string) {
+function grantState(stack: TestStack, userId: string, clientId: string) {
   return withAdmin(stack, async (sql) => {
     const [row] = await sql`select
         (select count(*)::int from auth.sessions
@@ -214,7 +221,6 @@ function grantState(stack: ReturnType<typeof testStack>, userId: string, clientI
   })
 }
 
-/** What each flow starts from: a new user, the client's callback, Chromium, the client's state. */
 /** A raw `tools/list` call with a bearer, outside the SDK (which would refresh or re-authorize). */
 function listTools(mcpUrl: URL, token: string): Promise<Response> {
   return fetch(mcpUrl, {
@@ -233,7 +239,7 @@ function listTools(mcpUrl: URL, token: string): Promise<Response> {
  * client's callback received.
  */
 async function answerConsent(
-  state: Awaited<ReturnType<typeof flow>>,
+  state: Flow,
   decision: 'approve' | 'deny',
 ): Promise<{ query: URLSearchParams; transport: StreamableHTTPClientTransport }> {
   const { mcpUrl, provider, browser, user, callback, clientName } = state
@@ -254,18 +260,40 @@ async function answerConsent(
   return { query, transport }
 }
 
-async function flow(kind: string) {
+/** What each flow starts from: a new user, the client's callback, Chromium, the client's state. */
+interface Flow {
+  stack: TestStack
+  mcpUrl: URL
+  user: { email: string; password: string }
+  callback: Callback
+  browser: TestBrowser
+  clientName: string
+  provider: MemoryProvider
+}
+
+/** Runs `run` on a new flow, then closes its browser and its callback server. */
+async function withFlow(kind: string, run: (flow: Flow) => Promise<void>): Promise<void> {
   const stack = testStack()
   const callback = startCallback()
-  const clientName = `edge-auth ${kind} client ${crypto.randomUUID().slice(0, 8)}`
-  return {
-    stack,
-    mcpUrl: new URL(`${stack.functionsUrl}/mcp`),
-    user: await signUp(),
-    callback,
-    browser: await launchChromium(),
-    clientName,
-    provider: new MemoryProvider(callback.url, clientName),
+  try {
+    const clientName = `edge-auth ${kind} client ${crypto.randomUUID().slice(0, 8)}`
+    const user = await signUp()
+    const browser = await launchChromium()
+    try {
+      await run({
+        stack,
+        mcpUrl: new URL(`${stack.functionsUrl}/mcp`),
+        user,
+        callback,
+        browser,
+        clientName,
+        provider: new MemoryProvider(callback.url, clientName),
+      })
+    } finally {
+      await browser.close()
+    }
+  } finally {
+    await callback.close()
   }
 }
 
@@ -276,10 +304,10 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const { stack, mcpUrl, user, callback, browser, clientName, provider } = await flow('test')
-    const log: Recorded[] = []
-    const fetchFn = recordingFetch(log)
-    try {
+    await withFlow('test', async (flow) => {
+      const { stack, mcpUrl, user, callback, browser, clientName, provider } = flow
+      const log: Recorded[] = []
+      const fetchFn = recordingFetch(log)
       const page = await browser.context.newPage()
       const network = await recordNetwork(browser.context, page)
 
@@ -408,9 +436,7 @@ Deno.test({
       console.log('before revoke:', JSON.stringify(grantBefore))
       assertEquals(grantBefore.clientSessions, 1, "the client's own session")
       assertEquals(grantBefore.revokedConsents, 0)
-      const supabase = createClient(stack.url, stack.publishableKey, {
-        auth: { persistSession: false, autoRefreshToken: false },
-      })
+      const supabase = supabaseJsClient(stack)
       const signedIn = await supabase.auth.signInWithPassword(user)
       assertEquals(signedIn.error, null)
       const grants = await supabase.auth.oauth.listGrants()
@@ -459,10 +485,7 @@ Deno.test({
       console.log('browser requests, in order:')
       for (const exchange of network) console.log(`  ${networkLine(exchange)}`)
       await connected.close()
-    } finally {
-      await browser.close()
-      await callback.close()
-    }
+    })
   },
 })
 
@@ -473,18 +496,14 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const state = await flow('denied')
-    const { callback, browser, provider } = state
-    try {
+    await withFlow('denied', async (state) => {
+      const { provider } = state
       const { query } = await answerConsent(state, 'deny')
       assertEquals(query.get('error'), 'access_denied')
       assertEquals(query.get('code'), null)
       assertEquals(query.get('state'), provider.authorizationUrl!.searchParams.get('state'))
       assertEquals(provider.saved, undefined)
-    } finally {
-      await browser.close()
-      await callback.close()
-    }
+    })
   },
 })
 
@@ -495,9 +514,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const state = await flow('signed-out')
-    const { stack, mcpUrl, user, callback, browser, provider } = state
-    try {
+    await withFlow('signed-out', async (state) => {
+      const { stack, mcpUrl, user, provider } = state
       const { query, transport: first } = await answerConsent(state, 'approve')
       await first.finishAuth(query.get('code')!)
       const connected = new Client({ name: 'edge-auth-test', version: '1.0.0' })
@@ -523,9 +541,6 @@ Deno.test({
         error_description: 'session revoked',
       })
       assert(elapsedMs < 1500, `refused within the session check bound (${elapsedMs} ms)`)
-    } finally {
-      await browser.close()
-      await callback.close()
-    }
+    })
   },
 })

@@ -4,15 +4,8 @@
 import { assert, assertEquals } from '@std/assert'
 import { join } from 'node:path'
 import { repoRoot } from '../../supabase/local/paths.ts'
+import { functionNames } from '../_helpers/function_names.ts'
 import { codeSpans, readme, section, tableRows } from './markdown.ts'
-
-/** Function directories: everything in functions/ but `_shared` and other `_`/`.` folders. */
-function functionNames(): string[] {
-  return [...Deno.readDirSync(join(repoRoot, 'functions'))]
-    .filter((entry) => entry.isDirectory && !/^[_.]/.test(entry.name))
-    .map((entry) => entry.name)
-    .sort()
-}
 
 type TomlValue = string | boolean | number
 

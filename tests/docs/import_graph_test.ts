@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { repoRoot } from '../../supabase/local/paths.ts'
 import { runSupabaseCli } from '../../supabase/local/supabase_cli.ts'
+import { functionNames } from '../_helpers/function_names.ts'
 import { freshClone } from './fresh_clone.ts'
 import {
   type GraphModule,
@@ -19,11 +20,13 @@ import {
   moduleGraph,
 } from './module_graph.ts'
 
-function functionNames(): string[] {
-  return [...Deno.readDirSync(join(repoRoot, 'functions'))]
-    .filter((entry) => entry.isDirectory && !/^[_.]/.test(entry.name))
-    .map((entry) => entry.name)
-    .sort()
+const graphs = new Map<string, Promise<GraphModule[]>>()
+
+/** A function's import graph: one `deno info` run, shared by the checks below. */
+function graphOf(name: string): Promise<GraphModule[]> {
+  let graph = graphs.get(name)
+  if (!graph) graphs.set(name, graph = moduleGraph(join('functions', name, 'index.ts')))
+  return graph
 }
 
 /** Why a module cannot be bundled for deployment, or null when it can. */
@@ -51,7 +54,7 @@ function outsideReason(module: GraphModule, functionsDir: string): string | null
 for (const name of functionNames()) {
   Deno.test(`function ${name}: its import graph holds only files under functions/ and npm:/jsr: packages`, async () => {
     const functionsDir = pathToFileURL(join(repoRoot, 'functions')).href
-    const modules = await moduleGraph(join('functions', name, 'index.ts'))
+    const modules = await graphOf(name)
     assert(
       modules.some((module) => module.specifier === `${functionsDir}/${name}/index.ts`),
       'the graph contains the entrypoint',
@@ -96,7 +99,7 @@ for (const name of functionNames()) {
   Deno.test(`functions/${name}/import_map.json: exactly the keys the function's graph uses, each resolving as import_map.json does`, async () => {
     const root = importsOf('import_map.json')
     const own = importsOf(join('functions', name, 'import_map.json'))
-    const used = importMapKeysUsed(await moduleGraph(join('functions', name, 'index.ts')), root)
+    const used = importMapKeysUsed(await graphOf(name), root)
     assertEquals(Object.keys(own).sort(), used)
     for (const [key, target] of Object.entries(own)) {
       assertEquals(asRootTarget(target), root[key], key)
@@ -120,7 +123,7 @@ for (const name of functionNames()) {
       .filter((path): path is string => path !== undefined)
     assertEquals(lines.filter((line) => line.startsWith('WARN')), [], 'no import left behind')
     const expected = new Set([join('functions', name, 'import_map.json')])
-    for (const file of localFiles(await moduleGraph(join('functions', name, 'index.ts')))) {
+    for (const file of localFiles(await graphOf(name))) {
       expected.add(file)
     }
     assertEquals(uploaded.length, new Set(uploaded).size, 'each file once')

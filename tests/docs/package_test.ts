@@ -6,6 +6,8 @@ import { assert, assertEquals } from '@std/assert'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { repoRoot } from '../../supabase/local/paths.ts'
+import { copyTree } from '../_helpers/copy_tree.ts'
+import { functionNames } from '../_helpers/function_names.ts'
 import { type GraphModule, moduleGraph, resolvedTo } from './module_graph.ts'
 
 interface PackageConfig {
@@ -39,13 +41,6 @@ function exportUrls(root: string): Map<string, string> {
       `${dir}/${file.slice(2)}`,
     ]),
   )
-}
-
-function functionNames(): string[] {
-  return [...Deno.readDirSync(join(repoRoot, 'functions'))]
-    .filter((entry) => entry.isDirectory && !/^[_.]/.test(entry.name))
-    .map((entry) => entry.name)
-    .sort()
 }
 
 /**
@@ -187,12 +182,4 @@ for (const [form, write] of Object.entries(FORMS)) {
       await Deno.remove(root, { recursive: true })
     }
   })
-}
-
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true })
-  for await (const entry of Deno.readDir(from)) {
-    if (entry.isDirectory) await copyTree(join(from, entry.name), join(to, entry.name))
-    else if (entry.isFile) await Deno.copyFile(join(from, entry.name), join(to, entry.name))
-  }
 }

@@ -8,20 +8,30 @@
 // server, database or pooler), signed in and out with supabase-js as a browser app would (the
 // local stack has no PostgREST, so supabase-js serves the session, not the data).
 import { assert, assertEquals } from '@std/assert'
-import { createClient } from '@supabase/supabase-js'
 import { join, resolve } from 'node:path'
 import { repoRoot } from '../../supabase/local/paths.ts'
 import { fences, readme, section } from '../docs/markdown.ts'
 import { spawnManaged } from '../../supabase/local/processes.ts'
-import { runSupabaseCli } from '../../supabase/local/supabase_cli.ts'
+import { copyTree } from '../_helpers/copy_tree.ts'
 import { holdTransaction, withAdmin } from '../_helpers/db_faults.ts'
 import { closedPort } from '../_helpers/local_server.ts'
+import {
+  dbPush,
+  isDemoMigration,
+  migrationFiles,
+  migrationsDir,
+} from '../_helpers/package_migrations.ts'
 import { prepareAsSupabaseProject, withScratchDatabase } from '../_helpers/scratch_database.ts'
 import { eventually } from '../_helpers/poll.ts'
-import { createTestUser, hasAuthServer, testStack, type TestUser } from '../_helpers/stack.ts'
+import {
+  createTestUser,
+  hasAuthServer,
+  supabaseJsClient,
+  testStack,
+  type TestUser,
+} from '../_helpers/stack.ts'
 
 const stack = testStack()
-const migrationsDir = join(repoRoot, 'supabase', 'migrations')
 // After every migration of the package, as a project's own later migration is.
 const OWN_VERSION = '20991231000000'
 const OWN_SCHEMA = 'user_project_app'
@@ -79,21 +89,12 @@ async function userProject(): Promise<string> {
   await Deno.writeTextFile(join(root, 'deno.json'), JSON.stringify({ imports }, null, 2))
   const migrations = join(root, 'supabase', 'migrations')
   await Deno.mkdir(migrations, { recursive: true })
-  for (const entry of Deno.readDirSync(migrationsDir)) {
-    if (!entry.name.endsWith('.sql') || /^\d+_notes[_.]/.test(entry.name)) continue
-    await Deno.copyFile(join(migrationsDir, entry.name), join(migrations, entry.name))
+  for (const file of migrationFiles().filter((file) => !isDemoMigration(file))) {
+    await Deno.copyFile(join(migrationsDir, file), join(migrations, file))
   }
   await Deno.writeTextFile(join(migrations, `${OWN_VERSION}_todos.sql`), OWN_MIGRATION)
   await Deno.writeTextFile(join(root, 'supabase', 'config.toml'), 'project_id = "my-app"\n')
   return root
-}
-
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true })
-  for await (const entry of Deno.readDir(from)) {
-    if (entry.isDirectory) await copyTree(join(from, entry.name), join(to, entry.name))
-    else if (entry.isFile) await Deno.copyFile(join(from, entry.name), join(to, entry.name))
-  }
 }
 
 /** Leaves the stack's database as it was: the project's own table gone. */
@@ -113,13 +114,7 @@ async function pushToOwnDatabase(root: string): Promise<void> {
     (admin) =>
       withScratchDatabase(admin, 'edge_auth_user_project', async (url, db) => {
         await prepareAsSupabaseProject(url)
-        const remote = new URL(url)
-        remote.searchParams.set('sslmode', 'disable')
-        const push = await runSupabaseCli(['db', 'push', `--remote=${remote.href}`, '--yes'], {
-          workdir: root,
-        })
-        const output = push.stdout + push.stderr
-        assertEquals(push.code, 0, output)
+        const output = await dbPush(root, url)
         assert(output.includes(`${OWN_VERSION}_todos.sql`), output)
         const applied = await db`select version from supabase_migrations.schema_migrations`
         const files = [...Deno.readDirSync(join(root, 'supabase', 'migrations'))]
@@ -174,9 +169,7 @@ async function serve(root: string) {
 }
 
 async function signIn(user: TestUser) {
-  const supabase = createClient(stack.url, stack.publishableKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-  })
+  const supabase = supabaseJsClient(stack)
   const { data, error } = await supabase.auth.signInWithPassword(user)
   assert(data.session, `signed in: ${error?.message}`)
   return { supabase, token: data.session.access_token }
