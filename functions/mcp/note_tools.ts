@@ -6,6 +6,7 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
+import { isStorableText } from '@edge-auth/edge-auth/http'
 import { asAuthenticatedUser, type Sql } from '@edge-auth/edge-auth/postgres'
 
 interface NoteRow {
@@ -14,8 +15,23 @@ interface NoteRow {
   created_at: Date
 }
 
-/** The longest note `notes` accepts. */
+/** The longest note `notes` accepts, in characters (code points, as the column counts them). */
 const MAX_BODY = 4000
+
+/**
+ * A note's body as `POST /notes` takes it: 1 to 4000 characters counted as the column's check
+ * counts them (an emoji is one), and text PostgreSQL stores as sent (no NUL, which it refuses,
+ * no lone surrogate, which would be stored as U+FFFD). At most two UTF-16 units per character,
+ * checked first, bound the work.
+ */
+const noteBody = z.string().max(MAX_BODY * 2).refine((body) => {
+  let characters = 0
+  for (const _ of body) characters++
+  return characters >= 1 && characters <= MAX_BODY
+}, `1 to ${MAX_BODY} characters`).refine(
+  isStorableText,
+  'no NUL character and no lone surrogate',
+)
 
 /**
  * Registers `list_notes`, `add_note` and `delete_note` on `server` for one caller.
@@ -48,7 +64,7 @@ export function registerNoteTools(
 
   server.registerTool('add_note', {
     description: 'Adds a note for the user.',
-    inputSchema: { body: z.string().min(1).max(MAX_BODY) },
+    inputSchema: { body: noteBody },
   }, async ({ body }: { body: string }) => {
     const [row] = await asUser((tx) =>
       tx<NoteRow[]>`insert into public.notes (body) values (${body})

@@ -10,9 +10,12 @@
 import { ApiError } from '../core/errors.ts'
 import { errorResponse, SECURITY_HEADERS } from '../core/responses.ts'
 
-/** Request headers a browser may send: what supabase-js and `functions.invoke` use. */
+/**
+ * Request headers a browser may send: what supabase-js and `functions.invoke` use, and the
+ * `MCP-Protocol-Version` an MCP client sends on every request after `initialize`.
+ */
 export const ALLOWED_HEADERS =
-  'authorization, apikey, content-type, x-client-info, x-region, x-retry-count, traceparent, tracestate, baggage'
+  'authorization, apikey, content-type, x-client-info, x-region, x-retry-count, traceparent, tracestate, baggage, mcp-protocol-version'
 
 /** Options of {@linkcode createCors}. */
 export interface CorsOptions {
