@@ -191,6 +191,20 @@ export async function stopStalePooler(pidFile: string, log: (message: string) =>
   await Deno.remove(pidFile).catch(() => {})
 }
 
+/**
+ * Whether PgBouncer is installed, for callers that can do without it (the benchmark).
+ *
+ * @returns true when `pgbouncer` is on PATH or in /usr/sbin
+ */
+export function hasPgBouncer(): boolean {
+  try {
+    findPgBouncer()
+    return true
+  } catch {
+    return false
+  }
+}
+
 function findPgBouncer(): string {
   const dirs = [...(Deno.env.get('PATH') ?? '').split(':'), '/usr/sbin', '/usr/bin']
   for (const dir of dirs) {

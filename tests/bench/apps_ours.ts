@@ -54,6 +54,23 @@ export function factoryBaseline(): FetchHandler {
 }
 
 /**
+ * The app factory's route behind one middleware that reads the `Authorization` header and passes
+ * its length on: the floor of any bearer authentication in that app (a header read, a middleware,
+ * a context variable), with nothing verified.
+ */
+export function factoryReadingHeader(): FetchHandler {
+  const app = createFunctionApp<{ Variables: { bearerLength: number } }>('me', {
+    corsOrigins: '*',
+    methods: ['GET'],
+  })
+  app.get('/', async (c, next) => {
+    c.set('bearerLength', c.req.raw.headers.get('Authorization')?.length ?? 0)
+    await next()
+  }, (c) => c.json({ id: `anonymous-${c.get('bearerLength')}` }))
+  return app.fetch
+}
+
+/**
  * Cases 1 to 3: the route as an edge-auth function builds it, configured from the environment
  * like a deployed function (`SUPABASE_URL`, `EDGE_AUTH_JWT_ISSUER`, `SUPABASE_DB_URL`).
  *

@@ -8,6 +8,7 @@ import { CompactSign, decodeJwt, importJWK } from 'jose'
 import { join } from 'node:path'
 import { repoRoot } from '../../supabase/local/paths.ts'
 import { type LocalStack, startStack } from '../../supabase/local/stack.ts'
+import { hasPgBouncer } from '../../supabase/local/pooler.ts'
 
 /** A stack with a signed-in user. */
 export interface BenchStack {
@@ -42,6 +43,9 @@ export async function startBenchStack(
     demoUser: false,
     exposeSigningKey: true,
     fastPostgres: true,
+    // A transaction pooler in front of PostgreSQL, as hosted functions are advised to use: the
+    // cold start of `me` is measured through it as well as direct (when PgBouncer is installed).
+    pooler: hasPgBouncer() ? 'transaction' : 'off',
     // Without an idle pool the auth server opens a PostgreSQL connection (SCRAM handshake, new
     // backend) for every request: `/user` then answers about 45 times a second instead of about
     // 2,500, which would make the getUser peer look far worse than on a real project. A value in

@@ -71,6 +71,14 @@ export const CASES: readonly BenchCase[] = [
     load: 'repeated',
   },
   {
+    id: 'factory-header',
+    row: '0‴',
+    label:
+      '0′ + a middleware reading the `Authorization` header, nothing verified (any bearer auth)',
+    server: 'factory-header',
+    load: 'repeated',
+  },
+  {
     id: 'ours-token',
     row: '1',
     label: "edge-auth `requireUser({ session: 'token' })`, repeated token",
@@ -162,7 +170,9 @@ export function decompose(rps: Record<string, number>): Step[] {
   const steps: [string, string, string][] = [
     ['headers', 'baseline', "the contract's 4 response headers (0″ ÷ 0)"],
     ['factory', 'headers', 'edge-auth `createFunctionApp` beyond those headers (0′ ÷ 0″)'],
-    ['ours-token', 'factory', 'authentication, repeated token ((1) ÷ 0′)'],
+    ['factory-header', 'factory', 'reading the bearer in a middleware, nothing verified (0‴ ÷ 0′)'],
+    ['ours-token', 'factory-header', 'authentication beyond that read, repeated token ((1) ÷ 0‴)'],
+    ['ours-token', 'factory', 'authentication as a whole, repeated token ((1) ÷ 0′)'],
     ['ours-check', 'ours-token', 'the session check ((2) ÷ (1))'],
   ]
   return steps.flatMap(([a, b, description]) =>

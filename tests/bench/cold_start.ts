@@ -2,7 +2,10 @@
  * Cold start: process start to the first 200 on `GET /me`, on each Deno given (the benchmark's own
  * and the functions' Deno 2.1.4, the edge runtime's), for
  *
- * - edge-auth's real `me` function (`functions/me/index.ts`, session check included),
+ * - edge-auth's real `me` function (`functions/me/index.ts`, session check included), with a
+ *   direct database connection and, when the stack runs one, through a transaction pooler
+ *   (PgBouncer, whose server connections stay open: a cold instance's connection does not start a
+ *   PostgreSQL backend),
  * - the same route trusting the token until `exp` (no database, like the peer),
  * - `@supabase/server`'s Hono adapter (the peer),
  * - the smallest Hono function (the floor).
@@ -27,6 +30,8 @@ export interface ColdStartOptions {
   env: Record<string, string>
   /** The project's JWKS, as `SUPABASE_JWKS` carries it. */
   jwks: string
+  /** The database through a transaction pooler, when the stack runs one (`me` is measured both ways). */
+  pooledDbUrl?: string
   /** A valid access token of a live session. */
   token: string
   /** Measured runs per series (one more is run first and discarded). */
@@ -38,8 +43,8 @@ export interface ColdStartOptions {
   log: (message: string) => void
 }
 
-/** The servers, by series id. */
-const SERIES = [
+/** The servers, by series id: label, entry module, and what their environment changes. */
+const SERIES: readonly (readonly [string, string, string, Record<string, string>?])[] = [
   ['me', 'edge-auth `me` function (session check included)', 'functions/me/index.ts'],
   [
     'token',
@@ -48,7 +53,17 @@ const SERIES = [
   ],
   ['peer', '`@supabase/server` Hono adapter (`auth: user`)', 'tests/bench/cold/peer.ts'],
   ['hono', 'minimal Hono function (the floor)', 'tests/bench/cold/hono.ts'],
-] as const
+]
+
+/** `me` again, its database reached through the transaction pooler at `url`. */
+function pooledMe(url: string) {
+  return [
+    'me-pooled',
+    'edge-auth `me` function, its database through a transaction pooler (PgBouncer)',
+    'functions/me/index.ts',
+    { SUPABASE_DB_URL: url },
+  ] as const
+}
 
 /**
  * Starts each server `runs` times on each runtime and times its first 200.
@@ -63,7 +78,14 @@ export async function measureColdStarts(options: ColdStartOptions): Promise<Cold
   const bearer = { Authorization: `Bearer ${options.token}` }
   for (const runtime of options.runtimes) {
     const denoArgs = runtime.foreign ? await foreignLockfile(runtime, options) : []
-    const series = SERIES.map(([id, label, entry]) => ({ id, label, entry, runs: [] as number[] }))
+    const servers = options.pooledDbUrl ? [...SERIES, pooledMe(options.pooledDbUrl)] : SERIES
+    const series = servers.map(([id, label, entry, change]) => ({
+      id,
+      label,
+      entry,
+      env: { ...env, ...change },
+      runs: [] as number[],
+    }))
     // One discarded round fills Deno's on-disk caches; then the series alternate, sharing noise.
     for (let run = -1; run < options.runs; run++) {
       for (const s of series) {
@@ -71,7 +93,10 @@ export async function measureColdStarts(options: ColdStartOptions): Promise<Cold
           `cold start ${run < 0 ? '(discarded)' : run + 1}, Deno ${runtime.version}: ${s.id}`,
         )
         const started = performance.now()
-        const server = spawnServer(s.entry, env, options.workDir, { deno: runtime.path, denoArgs })
+        const server = spawnServer(s.entry, s.env, options.workDir, {
+          deno: runtime.path,
+          denoArgs,
+        })
         try {
           await waitFor200(`${server.url}/me`, bearer, 60_000)
           if (run >= 0) s.runs.push(performance.now() - started)
@@ -112,7 +137,7 @@ async function foreignLockfile(runtime: FunctionsRuntime, options: ColdStartOpti
   options.log(`cold start: resolving the entries' packages for Deno ${runtime.version}`)
   const result = await runCommand(
     runtime.path,
-    ['cache', `--lock=${lockfile}`, ...SERIES.map(([, , entry]) => entry)],
+    ['cache', `--lock=${lockfile}`, ...new Set(SERIES.map(([, , entry]) => entry))],
     { cwd: repoRoot, env: foreignRuntimeEnv(runtime, Deno.env.toObject()) },
   )
   if (result.code !== 0) {

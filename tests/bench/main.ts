@@ -16,7 +16,7 @@
  * `--out` (default `.local/bench/bench-<date>.json`).
  *
  *   deno run --allow-all tests/bench/main.ts [--duration 4] [--warmup 1] [--connections 50]
- *     [--threads 2] [--tokens 30000] [--rounds 5] [--cold-runs 7] [--only id,id] [--out file]
+ *     [--threads 2] [--tokens 30000] [--rounds 5] [--cold-runs 21] [--only id,id] [--out file]
  *     [--no-in-process] [--no-cold-start] [--functions-deno path] [--profile]
  *
  * `--only cold` runs the cold-start part alone (no wrk, no in-process or load rows) and prints
@@ -70,7 +70,7 @@ const settings = {
   threads: count('threads', 2, 1),
   tokens: count('tokens', 30_000, 100),
   rounds: count('rounds', 5, 1),
-  coldRuns: count('cold-runs', 7, 1),
+  coldRuns: count('cold-runs', 21, 1),
 }
 const only = option('only', '').split(',').filter(Boolean)
 // `--only cold`: the cold-start part alone (a minute or two), nothing else.
@@ -217,6 +217,7 @@ async function main(): Promise<void> {
       ? await measureColdStarts({
         env: common,
         jwks: bench.jwks,
+        pooledDbUrl: stack.info.database === 'direct' ? undefined : stack.info.functionsDbUrl,
         token: bench.accessToken,
         runs: settings.coldRuns,
         runtimes: await coldStartRuntimes(),

@@ -155,7 +155,7 @@ function difference(before: number | null, after: number | null): number | null 
   return before === null || after === null ? null : after - before
 }
 
-const UNAUTHENTICATED = new Set(['trivial', 'hono', 'hono-headers', 'factory'])
+const UNAUTHENTICATED = new Set(['trivial', 'hono', 'hono-headers', 'factory', 'factory-header'])
 
 /** A server that answers 200 to a forged token is not benchmarking authentication at all. */
 async function assertRefusesBadToken(server: ServerProcess, id: string): Promise<void> {

@@ -15,6 +15,7 @@ export const SERVER_NAMES = [
   'hono',
   'hono-headers',
   'factory',
+  'factory-header',
   'ours-token',
   'ours-check',
   'jose',
@@ -44,6 +45,8 @@ export async function buildHandler(name: ServerName): Promise<FetchHandler> {
       return (await import('./apps_ours.ts')).honoWithHeaders()
     case 'factory':
       return (await import('./apps_ours.ts')).factoryBaseline()
+    case 'factory-header':
+      return (await import('./apps_ours.ts')).factoryReadingHeader()
     case 'ours-token':
       return (await import('./apps_ours.ts')).oursHandler('token')
     case 'ours-check':
