@@ -16,7 +16,7 @@ import {
   methodNotAllowed,
   requireUser,
 } from '@edge-auth/edge-auth/hono'
-import { anyOriginHeaders, jsonResponse } from '@edge-auth/edge-auth/http'
+import { jsonResponse } from '@edge-auth/edge-auth/http'
 import { registerNoteTools } from './note_tools.ts'
 import { METADATA_PATH, resourceMetadata, resourceUrls } from './resource_metadata.ts'
 
@@ -38,13 +38,9 @@ export function createMcpApp(config: Config, deps: AppDeps = {}): Hono<AuthEnv> 
     resourceMetadata: urls.metadata,
   })
 
-  // Discovery must work from any origin and before any credential exists.
+  // Discovery needs no credential; its CORS is every route's (any origin by default).
   const metadata = resourceMetadata(urls)
-  app.get(METADATA_PATH, () => {
-    const response = jsonResponse(200, metadata)
-    for (const [header, value] of anyOriginHeaders()) response.headers.set(header, value)
-    return response
-  })
+  app.get(METADATA_PATH, () => jsonResponse(200, metadata))
   app.all(METADATA_PATH, methodNotAllowed(['GET']))
 
   // The user's own token and any OAuth client's: this is the route MCP clients are for.

@@ -3,6 +3,8 @@
 import { assertEquals, assertStringIncludes } from '@std/assert'
 import { loadConfig } from '../../functions/_shared/core/config.ts'
 import { createLoginApp } from '../../functions/login/app.ts'
+import { createMcpApp } from '../../functions/mcp/app.ts'
+import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { closedPort } from '../_helpers/local_server.ts'
 
 const APP_ORIGIN = 'https://app.example.com'
@@ -108,4 +110,30 @@ Deno.test('X03/X05 error responses carry CORS, no-store, nosniff, JSON type, exp
   assertEquals(response.headers.get('Content-Type'), 'application/json')
   assertEquals(response.headers.get('Server'), null)
   await response.body?.cancel()
+})
+
+function mcpApp(origins: string) {
+  const vars: Record<string, string | undefined> = {
+    SUPABASE_URL: `http://127.0.0.1:${closedPort()}`,
+    SUPABASE_ANON_KEY: 'anon',
+    EDGE_AUTH_CORS_ORIGINS: origins,
+  }
+  return createMcpApp(loadConfig({ get: (name) => vars[name] }), {
+    auth: authFromConfig(loadConfig({ get: (name) => vars[name] })),
+  })
+}
+
+Deno.test('X01 MCP metadata with an origin list: a listed origin reads it, another -> 403 origin_not_allowed, like every route', async () => {
+  const app = mcpApp(APP_ORIGIN)
+  const path = '/mcp/.well-known/oauth-protected-resource'
+  const listed = await app.request(path, { headers: { Origin: APP_ORIGIN } })
+  assertEquals(listed.status, 200)
+  assertEquals(listed.headers.get('Access-Control-Allow-Origin'), APP_ORIGIN)
+  assertEquals((await listed.json()).bearer_methods_supported, ['header'])
+  const other = await app.request(path, { headers: { Origin: 'https://elsewhere.example' } })
+  assertEquals(other.status, 403)
+  assertEquals((await other.json()).error, 'origin_not_allowed')
+  const native = await app.request(path)
+  assertEquals(native.status, 200, 'a caller without Origin (not a browser) reads it')
+  await native.body?.cancel()
 })
