@@ -30,6 +30,17 @@ async function mcpClient(token: string): Promise<Client> {
   return client
 }
 
+/** Runs `use` with an MCP client of a new user, and that user's access token. */
+async function withNewUser(use: (client: Client, token: string) => Promise<void>): Promise<void> {
+  const { access_token: token } = await loginUser(await createTestUser())
+  const client = await mcpClient(token)
+  try {
+    await use(client, token)
+  } finally {
+    await client.close()
+  }
+}
+
 async function addNote(client: Client, body: string): Promise<ToolResult> {
   return await client.callTool({ name: 'add_note', arguments: { body } }) as ToolResult
 }
@@ -74,10 +85,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const user = await createTestUser()
-    const { access_token: token } = await loginUser(user)
-    const client = await mcpClient(token)
-    try {
+    await withNewUser(async (client, token) => {
       for (const [name, body] of REFUSED) {
         const result = await addNote(client, body)
         assertEquals(result.isError, true, `${name}: a tool error`)
@@ -97,9 +105,7 @@ Deno.test({
         (await listedBodies(client)).sort(),
         ACCEPTED.map(([, body]) => body).sort(),
       )
-    } finally {
-      await client.close()
-    }
+    })
   },
 })
 
@@ -110,9 +116,6 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const user = await createTestUser()
-    const { access_token: token } = await loginUser(user)
-    const client = await mcpClient(token)
     const unit = fc.constantFrom('a', EMOJI, '\u0000', '\uD800', '\uDFFF', 'é', '\u{10FFFF}')
     const body = fc.oneof(
       fc.array(unit, { maxLength: 12 }).map((units) => units.join('')),
@@ -124,7 +127,7 @@ Deno.test({
         },
       ),
     )
-    try {
+    await withNewUser(async (client, token) => {
       await fc.assert(
         fc.asyncProperty(body, async (text) => {
           const tool = await addNote(client, text)
@@ -134,8 +137,6 @@ Deno.test({
         }),
         { numRuns: 40 },
       )
-    } finally {
-      await client.close()
-    }
+    })
   },
 })
