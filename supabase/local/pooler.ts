@@ -194,7 +194,7 @@ export async function stopStalePooler(pidFile: string, log: (message: string) =>
 /**
  * Whether PgBouncer is installed, for callers that can do without it (the benchmark).
  *
- * @returns true when `pgbouncer` is on PATH or in /usr/sbin
+ * @returns true when `pgbouncer` is on PATH, in /usr/sbin or in /usr/bin
  */
 export function hasPgBouncer(): boolean {
   try {

@@ -45,7 +45,8 @@ export async function startBenchStack(
     fastPostgres: true,
     // A transaction pooler in front of PostgreSQL, as hosted functions are advised to use: the
     // cold start of `me` is measured through it as well as direct (when PgBouncer is installed).
-    pooler: hasPgBouncer() ? 'transaction' : 'off',
+    // EDGE_AUTH_POOLER=off leaves it out.
+    pooler: Deno.env.get('EDGE_AUTH_POOLER') !== 'off' && hasPgBouncer() ? 'transaction' : 'off',
     // Without an idle pool the auth server opens a PostgreSQL connection (SCRAM handshake, new
     // backend) for every request: `/user` then answers about 45 times a second instead of about
     // 2,500, which would make the getUser peer look far worse than on a real project. A value in

@@ -6,7 +6,7 @@ import { assert, assertEquals } from '@std/assert'
 import { createTestUser, hasAuthServer, loginUser, testStack } from '../_helpers/stack.ts'
 import { ignoreBrowser, launchChromium, recordNetwork } from './chromium.ts'
 
-/** The protocol version the pinned MCP SDK negotiates. */
+/** A protocol version the pinned MCP SDK supports (not its latest), which the server answers with. */
 const PROTOCOL_VERSION = '2025-06-18'
 
 /** A blank page on an origin of its own: the MCP client's page. */

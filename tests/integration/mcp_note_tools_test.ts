@@ -65,6 +65,7 @@ const REFUSED: [string, string][] = [
   ['an empty body', ''],
   ['4001 ASCII characters', 'a'.repeat(4001)],
   ['4001 emoji (8002 UTF-16 units)', EMOJI.repeat(4001)],
+  ['8001 ASCII characters', 'a'.repeat(8001)],
   ['a NUL', 'before\u0000after'],
   ['a lone high surrogate', 'x\uD800y'],
   ['a lone low surrogate at the end', `note\uDC00`],
@@ -80,12 +81,23 @@ const ACCEPTED: [string, string][] = [
 
 Deno.test({
   name:
-    'MCP add_note refuses what POST /notes refuses (empty, over 4000 characters, NUL, lone surrogates) with a tool error and writes nothing; keeps 4000 emoji exactly',
+    'MCP add_note advertises 1 to 4000 characters and refuses what POST /notes refuses (empty, over 4000 characters, NUL, lone surrogates) with a tool error and writes nothing; keeps 4000 emoji exactly',
   ignore: !hasAuthServer,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     await withNewUser(async (client, token) => {
+      // What the client is told before it calls: the same bounds, in characters.
+      const { tools } = await client.listTools()
+      const schema = tools.find((tool: { name: string }) => tool.name === 'add_note')!
+        .inputSchema as {
+          properties: { body: { type: string; minLength: number; maxLength: number } }
+          required: string[]
+        }
+      assertEquals(schema.properties.body.type, 'string')
+      assertEquals(schema.properties.body.minLength, 1)
+      assertEquals(schema.properties.body.maxLength, 4000)
+      assertEquals(schema.required, ['body'])
       for (const [name, body] of REFUSED) {
         const result = await addNote(client, body)
         assertEquals(result.isError, true, `${name}: a tool error`)

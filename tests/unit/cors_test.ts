@@ -123,17 +123,20 @@ function mcpApp(origins: string) {
   })
 }
 
-Deno.test('X01 MCP metadata with an origin list: a listed origin reads it, another -> 403 origin_not_allowed, like every route', async () => {
+Deno.test('X01/X02 MCP metadata with an origin list: a listed origin reads it (that origin, Vary), another -> 403 origin_not_allowed without CORS headers, no Origin -> 200 without them, like every route', async () => {
   const app = mcpApp(APP_ORIGIN)
   const path = '/mcp/.well-known/oauth-protected-resource'
   const listed = await app.request(path, { headers: { Origin: APP_ORIGIN } })
   assertEquals(listed.status, 200)
   assertEquals(listed.headers.get('Access-Control-Allow-Origin'), APP_ORIGIN)
+  assertEquals(listed.headers.get('Vary'), 'Origin')
   assertEquals((await listed.json()).bearer_methods_supported, ['header'])
   const other = await app.request(path, { headers: { Origin: 'https://elsewhere.example' } })
   assertEquals(other.status, 403)
   assertEquals((await other.json()).error, 'origin_not_allowed')
+  assertEquals(other.headers.get('Access-Control-Allow-Origin'), null)
   const native = await app.request(path)
   assertEquals(native.status, 200, 'a caller without Origin (not a browser) reads it')
+  assertEquals(native.headers.get('Access-Control-Allow-Origin'), null, 'no origin to allow')
   await native.body?.cancel()
 })
