@@ -9,8 +9,7 @@
  * import { authFromConfig, loadConfig } from '@edge-auth/edge-auth'
  * import {
  *   type AuthEnv,
- *   createErrorRenderer,
-  createFunctionApp,
+ *   createFunctionApp,
  *   methodNotAllowed,
  *   requireUser,
  *   serveFunction,
@@ -31,6 +30,7 @@
  */
 export {
   type AuthEnv,
+  createErrorRenderer,
   createFunctionApp,
   type CredentialEnv,
   type FunctionAppOptions,
