@@ -3,23 +3,12 @@
 // the `MCP-Protocol-Version` header the protocol requires after it. Chromium preflights that
 // header; the preflight must allow it, or the page sees a network error instead of its tools.
 import { assert, assertEquals } from '@std/assert'
+import { startLocalServer } from '../_helpers/local_server.ts'
 import { createTestUser, hasAuthServer, loginUser, testStack } from '../_helpers/stack.ts'
 import { ignoreBrowser, launchChromium, recordNetwork } from './chromium.ts'
 
 /** A protocol version the pinned MCP SDK supports (not its latest), which the server answers with. */
 const PROTOCOL_VERSION = '2025-06-18'
-
-/** A blank page on an origin of its own: the MCP client's page. */
-function startPageServer(): { origin: string; close(): Promise<void> } {
-  const server = Deno.serve(
-    { hostname: '127.0.0.1', port: 0, onListen() {} },
-    () =>
-      new Response('<!doctype html><title>MCP client</title>', {
-        headers: { 'Content-Type': 'text/html; charset=utf-8' },
-      }),
-  )
-  return { origin: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() }
-}
 
 Deno.test({
   name:
@@ -29,12 +18,17 @@ Deno.test({
     const stack = testStack()
     const user = await createTestUser()
     const { access_token: token } = await loginUser(user)
-    const pageServer = startPageServer()
+    // A blank page on an origin of its own: the MCP client's page.
+    const pageServer = startLocalServer(() =>
+      new Response('<!doctype html><title>MCP client</title>', {
+        headers: { 'Content-Type': 'text/html; charset=utf-8' },
+      })
+    )
     const browser = await launchChromium()
     try {
       const page = await browser.context.newPage()
       const network = await recordNetwork(browser.context, page)
-      await page.goto(pageServer.origin)
+      await page.goto(pageServer.url)
       const mcpUrl = `${stack.functionsUrl}/mcp`
       // Runs in the page: what the SDK's transport sends, with the page's own fetch.
       const results = await page.evaluate(async ({ url, token, version }) => {
@@ -99,7 +93,7 @@ Deno.test({
       )
       assert(preflight, 'Chromium preflighted the cross-origin POST')
       assertEquals(preflight.status, 204)
-      assertEquals(preflight.requestHeaders['origin'], pageServer.origin)
+      assertEquals(preflight.requestHeaders['origin'], pageServer.url)
       const allowed = (preflight.responseHeaders?.['access-control-allow-headers'] ?? '')
         .split(',').map((header) => header.trim())
       for (const header of ['authorization', 'content-type', 'mcp-protocol-version']) {

@@ -4,18 +4,22 @@ import { assertEquals, assertStringIncludes } from '@std/assert'
 import { loadConfig } from '../../functions/_shared/core/config.ts'
 import { createLoginApp } from '../../functions/login/app.ts'
 import { createMcpApp } from '../../functions/mcp/app.ts'
-import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { closedPort } from '../_helpers/local_server.ts'
 
 const APP_ORIGIN = 'https://app.example.com'
 
-function loginApp(origins?: string) {
+/** A function's configuration with these allowed origins (default `*`). */
+function configWith(origins?: string) {
   const vars: Record<string, string | undefined> = {
     SUPABASE_URL: `http://127.0.0.1:${closedPort()}`,
     SUPABASE_ANON_KEY: 'anon',
     EDGE_AUTH_CORS_ORIGINS: origins,
   }
-  return createLoginApp(loadConfig({ get: (name) => vars[name] }))
+  return loadConfig({ get: (name) => vars[name] })
+}
+
+function loginApp(origins?: string) {
+  return createLoginApp(configWith(origins))
 }
 
 function preflight(app: ReturnType<typeof loginApp>, origin: string) {
@@ -112,19 +116,8 @@ Deno.test('X03/X05 error responses carry CORS, no-store, nosniff, JSON type, exp
   await response.body?.cancel()
 })
 
-function mcpApp(origins: string) {
-  const vars: Record<string, string | undefined> = {
-    SUPABASE_URL: `http://127.0.0.1:${closedPort()}`,
-    SUPABASE_ANON_KEY: 'anon',
-    EDGE_AUTH_CORS_ORIGINS: origins,
-  }
-  return createMcpApp(loadConfig({ get: (name) => vars[name] }), {
-    auth: authFromConfig(loadConfig({ get: (name) => vars[name] })),
-  })
-}
-
 Deno.test('X01/X02 MCP metadata with an origin list: a listed origin reads it (that origin, Vary), another -> 403 origin_not_allowed without CORS headers, no Origin -> 200 without them, like every route', async () => {
-  const app = mcpApp(APP_ORIGIN)
+  const app = createMcpApp(configWith(APP_ORIGIN))
   const path = '/mcp/.well-known/oauth-protected-resource'
   const listed = await app.request(path, { headers: { Origin: APP_ORIGIN } })
   assertEquals(listed.status, 200)
