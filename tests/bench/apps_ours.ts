@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Hono } from 'hono'
+import { type Env, Hono } from 'hono'
 import { createFunctionApp } from '../../functions/_shared/hono/adapter.ts'
 import { authFromConfig } from '../../functions/_shared/auth/from_env.ts'
 import { loadConfig } from '../../functions/_shared/core/config.ts'
@@ -48,9 +48,14 @@ export function honoWithHeaders(): FetchHandler {
 
 /** The route in edge-auth's app factory (CORS, security headers, error rendering), no auth. */
 export function factoryBaseline(): FetchHandler {
-  const app = createFunctionApp('me', { corsOrigins: '*', methods: ['GET'] })
+  const app = factoryApp()
   app.get('/', (c) => c.json({ id: 'anonymous' }))
   return app.fetch
+}
+
+/** The app factory as rows 0′ and 0‴ use it: any origin, `GET` only. */
+function factoryApp<E extends Env = Env>() {
+  return createFunctionApp<E>('me', { corsOrigins: '*', methods: ['GET'] })
 }
 
 /**
@@ -59,10 +64,7 @@ export function factoryBaseline(): FetchHandler {
  * a context variable), with nothing verified.
  */
 export function factoryReadingHeader(): FetchHandler {
-  const app = createFunctionApp<{ Variables: { bearerLength: number } }>('me', {
-    corsOrigins: '*',
-    methods: ['GET'],
-  })
+  const app = factoryApp<{ Variables: { bearerLength: number } }>()
   app.get('/', async (c, next) => {
     c.set('bearerLength', c.req.raw.headers.get('Authorization')?.length ?? 0)
     await next()

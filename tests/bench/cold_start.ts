@@ -137,7 +137,7 @@ async function foreignLockfile(runtime: FunctionsRuntime, options: ColdStartOpti
   options.log(`cold start: resolving the entries' packages for Deno ${runtime.version}`)
   const result = await runCommand(
     runtime.path,
-    ['cache', `--lock=${lockfile}`, ...new Set(SERIES.map(([, , entry]) => entry))],
+    ['cache', `--lock=${lockfile}`, ...SERIES.map(([, , entry]) => entry)],
     { cwd: repoRoot, env: foreignRuntimeEnv(runtime, Deno.env.toObject()) },
   )
   if (result.code !== 0) {
