@@ -24,6 +24,9 @@ export type JwksMode =
   | 'slow'
   | 'huge'
 
+/** What mode `huge` offers before it ends its body: far more than any reader should take. */
+export const HUGE_JWKS_BYTES = 100_000_000
+
 /** A running JWKS server. */
 export interface JwksServer {
   /** The JWKS URL. */
@@ -42,12 +45,15 @@ export interface JwksServer {
   redirectTo: string
   /** Bytes produced so far by mode `huge` (proves the reader stopped early). */
   readonly hugeBytesSent: number
+  /** Bodies of mode `huge` whose connection the reader closed before their end. */
+  readonly hugeBodiesAbandoned: number
   close(): Promise<void>
 }
 
 /** Starts a JWKS server publishing `keys` (on a free port, or the given one). */
 export function startJwksServer(keys: JWK[], options: LocalServerOptions = {}): JwksServer {
   let hugeBytes = 0
+  let hugeAbandoned = 0
   const state = {
     mode: 'ok' as JwksMode,
     keys,
@@ -89,16 +95,19 @@ export function startJwksServer(keys: JWK[], options: LocalServerOptions = {}): 
         await new Promise((resolve) => setTimeout(resolve, state.delayMs))
         return json(JSON.stringify({ keys: state.keys }))
       case 'huge': {
-        // About 100 MB of JSON, produced only as fast as it is read.
+        // HUGE_JWKS_BYTES of JSON, produced only as fast as the socket takes it.
         const chunk = new TextEncoder().encode(`{"kid":"${'x'.repeat(65_000)}"},`)
         let sent = 0
         const body = new ReadableStream<Uint8Array>({
           pull(controller) {
             if (sent === 0) controller.enqueue(new TextEncoder().encode('{"keys":['))
-            if (sent > 100_000_000) return controller.close()
+            if (sent > HUGE_JWKS_BYTES) return controller.close()
             controller.enqueue(chunk)
             sent += chunk.byteLength
             hugeBytes += chunk.byteLength
+          },
+          cancel() {
+            hugeAbandoned++
           },
         })
         return new Response(body, { headers: { 'Content-Type': 'application/json' } })
@@ -142,6 +151,9 @@ export function startJwksServer(keys: JWK[], options: LocalServerOptions = {}): 
     },
     get hugeBytesSent() {
       return hugeBytes
+    },
+    get hugeBodiesAbandoned() {
+      return hugeAbandoned
     },
     close: () => server.close(),
   }
