@@ -278,24 +278,19 @@ export function createAuth(options: AuthOptions): Auth {
       // role JWT there): the caller has no user session, which is what they are told.
       if (request.headers.has('apikey')) throw noCredentials()
     }
-    // A key sent as the bearer, and refused as a token: the refusal says where a key belongs.
-    const hint = (error: unknown): never => {
-      if (keyAsBearer && error instanceof ApiError && error.status === 401) {
-        throw invalidToken('apiKeyAsBearer', error)
-      }
-      throw error
-    }
     let verified
     try {
       verified = policy.allowExpired
         ? verifier.verifyIgnoringExpiry(token)
         : verifier.verify(token, cached)
     } catch (error) {
-      hint(error)
+      refuseToken(error, keyAsBearer)
     }
-    return verified instanceof Promise
-      ? verified.then((context) => authorize(context, policy), hint)
-      : authorize(verified!, policy)
+    if (!(verified instanceof Promise)) return authorize(verified!, policy)
+    return verified.then(
+      (context) => authorize(context, policy),
+      (error) => refuseToken(error, keyAsBearer),
+    )
   }
 
   function authorize(context: AuthContext, policy: AuthPolicy): Settled<AuthContext> {
@@ -372,6 +367,17 @@ export function createAuth(options: AuthOptions): Auth {
     keysReady: () => verifier.keysReady(),
     clock,
   }
+}
+
+/**
+ * Rethrows a token's refusal; when the token was a key sent as the bearer, the 401 says where a key
+ * belongs instead.
+ */
+function refuseToken(error: unknown, keyAsBearer: boolean): never {
+  if (keyAsBearer && error instanceof ApiError && error.status === 401) {
+    throw invalidToken('apiKeyAsBearer', error)
+  }
+  throw error
 }
 
 /** A value at once, or a promise of it. */

@@ -43,7 +43,7 @@ export async function readCapped(
   maxBytes: number,
 ): Promise<Uint8Array | undefined> {
   const body = message.body
-  if (Number(message.headers.get('Content-Length') ?? '0') > maxBytes) {
+  if (Number(message.headers.get('content-length') ?? '0') > maxBytes) {
     await body?.cancel().catch(() => {})
     return undefined
   }

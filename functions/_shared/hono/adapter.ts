@@ -178,10 +178,19 @@ const NOT_ALLOWED = Symbol('methodNotAllowed')
  * ```
  */
 export function requireUser(auth: Auth, policy: AuthPolicy): MiddlewareHandler<AuthEnv> {
-  return createMiddleware<AuthEnv>(async (c, next) => {
+  // Not an async function: a cached token with a fresh session answer passes straight on to the
+  // route, without a promise of this layer's own (Hono awaits what a middleware returns, and
+  // catches what it throws).
+  return createMiddleware<AuthEnv>((c, next) => {
     const context = auth.authenticateNow(c.req.raw, policy)
-    c.set('auth', context instanceof Promise ? await context : context)
-    await next()
+    if (context instanceof Promise) {
+      return context.then((settled) => {
+        c.set('auth', settled)
+        return next()
+      })
+    }
+    c.set('auth', context)
+    return next()
   })
 }
 

@@ -49,7 +49,7 @@ export type CorsDecision =
 export function createCors(options: CorsOptions): (request: Request) => CorsDecision {
   const allowMethods = [...options.methods, 'OPTIONS'].join(', ')
   return (request) => {
-    const origin = request.headers.get('Origin') ?? undefined
+    const origin = request.headers.get('origin') ?? undefined
     if (origin !== undefined && options.origins !== '*' && !options.origins.includes(origin)) {
       return { answer: errorResponse(new ApiError(403, 'origin_not_allowed', 'originNotAllowed')) }
     }

@@ -72,10 +72,10 @@ export async function readJsonBody<F extends string>(
   request: Request,
   options: JsonBodyOptions<F>,
 ): Promise<Partial<Record<F, string>>> {
-  if (!isJsonContentType(request.headers.get('Content-Type'))) {
+  if (!isJsonContentType(request.headers.get('content-type'))) {
     throw new ApiError(415, 'unsupported_media_type', 'unsupportedMediaType')
   }
-  if (!isIdentityEncoding(request.headers.get('Content-Encoding'))) {
+  if (!isIdentityEncoding(request.headers.get('content-encoding'))) {
     throw new ApiError(415, 'unsupported_media_type', 'unsupportedEncoding')
   }
   const text = await readText(request, maxJsonBodyBytes(options.fields))

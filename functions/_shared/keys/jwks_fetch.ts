@@ -40,7 +40,7 @@ export function createCappedFetch(fetchImpl: typeof fetch = fetch): typeof fetch
       await response.body?.cancel()
       return response
     }
-    const type = response.headers.get('Content-Type')?.split(';', 1)[0]?.trim().toLowerCase()
+    const type = response.headers.get('content-type')?.split(';', 1)[0]?.trim().toLowerCase()
     if (type !== 'application/json' && !type?.endsWith('+json')) {
       await response.body?.cancel()
       throw new JwksResponseError('content type is not JSON')

@@ -47,7 +47,8 @@ export function extractBearer(
   request: Request,
   known: (token: string) => boolean = () => false,
 ): string | Promise<string> {
-  const header = request.headers.get('Authorization')
+  // Lowercase: Deno looks `authorization` and `content-type` up without validating the name first.
+  const header = request.headers.get('authorization')
   if (header === null) return refuseWithoutHeader(request)
   if (header.length > MAX_AUTHORIZATION_LENGTH) throw badCredentialRequest('headerTooLarge')
   const token = headerToken(header, known)
@@ -112,7 +113,7 @@ function tokenOutsideHeader(request: Request): boolean | Promise<boolean> {
   }
   // GET and HEAD carry no body (`Request` refuses one): no header to read for them.
   if (request.method === 'GET' || request.method === 'HEAD') return false
-  const type = request.headers.get('Content-Type')?.split(';', 1)[0]?.trim().toLowerCase()
+  const type = request.headers.get('content-type')?.split(';', 1)[0]?.trim().toLowerCase()
   const form = type === 'application/x-www-form-urlencoded'
   const json = type === 'application/json' || type?.endsWith('+json') === true
   if (!form && !json) return false

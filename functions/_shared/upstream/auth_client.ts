@@ -76,7 +76,7 @@ export function createUpstreamClient(
       throw error
     }
     outcome.status = response.status
-    outcome.retryAfter = response.headers.get('Retry-After') ?? undefined
+    outcome.retryAfter = response.headers.get('retry-after') ?? undefined
     if (response.status >= 300 && response.status < 400) {
       outcome.kind = 'redirect'
       await response.body?.cancel()
