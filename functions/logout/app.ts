@@ -31,9 +31,9 @@ export function createLogoutApp(config: Config, deps: AppDeps = {}): Hono<AuthEn
   app.post(
     '/',
     // The scope is checked before authentication, so a bad one is a 400 whatever the token.
-    (c, next) => {
+    async (c, next) => {
       readScope(new URL(c.req.url).searchParams)
-      return next()
+      await next()
     },
     // An expired token is still authenticated by its signature, issuer and audience: logging out
     // must work after expiry too (RFC 7009 §2.2), and only the signed ids are used.

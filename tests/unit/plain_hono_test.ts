@@ -3,12 +3,13 @@
 // every refusal keeps its status, JSON body and `WWW-Authenticate`. The same app against the real
 // stack is in tests/integration/user_project_test.ts.
 import { assertEquals } from '@std/assert'
-import { Hono } from 'hono'
+import { type Context, type Handler, Hono } from 'hono'
 import fc from 'fast-check'
 import { DESCRIPTIONS } from '../../functions/_shared/core/errors.ts'
 import { type AuthEnv, requireUser } from '../../functions/_shared/hono/adapter.ts'
 import { assertAuthError } from '../_helpers/assert_auth.ts'
 import { componentAuth } from '../_helpers/component_auth.ts'
+import { capturingErrors } from '../_helpers/quietly.ts'
 import { ManualClock } from '../_helpers/jwks_server.ts'
 import { claims, generateKeyPair, sign } from '../_helpers/keys.ts'
 
@@ -87,4 +88,25 @@ Deno.test('plain Hono + requireUser, a token in the query -> 400 invalid_request
     headers: { Authorization: `Bearer ${token}` },
   })
   await assertAuthError(response, 'BADREQ', 'multipleMethods', [token])
+})
+
+Deno.test("plain Hono + requireUser, a route that returns no response -> Hono's 500, a Response for a new token and for a cached one", async () => {
+  const { app, clock } = userApp(() => 'live')
+  // A JavaScript route that forgot its `return` (TypeScript would refuse it).
+  const forgetful = (c: Context<AuthEnv>) => {
+    c.json({ id: c.var.auth.user.id })
+  }
+  app.get('/api/forgetful', forgetful as unknown as Handler<AuthEnv>)
+  const token = await sign(key, claims({}, clock.now()))
+  // The first request verifies the token; the second finds it, and its session, in the caches.
+  for (const round of ['new token', 'cached token']) {
+    const [response, logged] = await capturingErrors(() =>
+      app.request('/api/forgetful', { headers: { Authorization: `Bearer ${token}` } })
+    )
+    assertEquals(response instanceof Response, true, round)
+    assertEquals(logged.length, 1, `${round}: Hono logs what went wrong`)
+    assertEquals(response.status, 500, round)
+    assertEquals(response.headers.get('www-authenticate'), null, round)
+    await response.body?.cancel()
+  }
 })

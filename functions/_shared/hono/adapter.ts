@@ -178,19 +178,12 @@ const NOT_ALLOWED = Symbol('methodNotAllowed')
  * ```
  */
 export function requireUser(auth: Auth, policy: AuthPolicy): MiddlewareHandler<AuthEnv> {
-  // Not an async function: a cached token with a fresh session answer passes straight on to the
-  // route, without a promise of this layer's own (Hono awaits what a middleware returns, and
-  // catches what it throws).
-  return createMiddleware<AuthEnv>((c, next) => {
+  // `await next()`, not `return next()`: that would hand Hono the context as a response when a
+  // route forgets to return one, where Hono otherwise says so.
+  return createMiddleware<AuthEnv>(async (c, next) => {
     const context = auth.authenticateNow(c.req.raw, policy)
-    if (context instanceof Promise) {
-      return context.then((settled) => {
-        c.set('auth', settled)
-        return next()
-      })
-    }
-    c.set('auth', context)
-    return next()
+    c.set('auth', context instanceof Promise ? await context : context)
+    await next()
   })
 }
 
