@@ -8,7 +8,7 @@ import { CompactSign, decodeJwt, importJWK } from 'jose'
 import { join } from 'node:path'
 import { repoRoot } from '../../supabase/local/paths.ts'
 import { type LocalStack, startStack } from '../../supabase/local/stack.ts'
-import { hasPgBouncer } from '../../supabase/local/pooler.ts'
+import { hasPgBouncer, resolvePoolerMode } from '../../supabase/local/pooler.ts'
 
 /** A stack with a signed-in user. */
 export interface BenchStack {
@@ -44,9 +44,13 @@ export async function startBenchStack(
     exposeSigningKey: true,
     fastPostgres: true,
     // A transaction pooler in front of PostgreSQL, as hosted functions are advised to use: the
-    // cold start of `me` is measured through it as well as direct (when PgBouncer is installed).
-    // EDGE_AUTH_POOLER=off leaves it out.
-    pooler: Deno.env.get('EDGE_AUTH_POOLER') !== 'off' && hasPgBouncer() ? 'transaction' : 'off',
+    // cold start of `me` is measured through it as well as direct. `EDGE_AUTH_POOLER` decides as
+    // for the test stacks; unset, the pooler runs when PgBouncer is installed.
+    pooler: Deno.env.get('EDGE_AUTH_POOLER')
+      ? resolvePoolerMode()
+      : hasPgBouncer()
+      ? 'transaction'
+      : 'off',
     // Without an idle pool the auth server opens a PostgreSQL connection (SCRAM handshake, new
     // backend) for every request: `/user` then answers about 45 times a second instead of about
     // 2,500, which would make the getUser peer look far worse than on a real project. A value in
