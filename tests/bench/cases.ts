@@ -153,6 +153,37 @@ export const CASES: readonly BenchCase[] = [
   },
 ]
 
+/**
+ * The median, over measurements that have both rows, of one row's rate ÷ another's.
+ *
+ * @param measurements rates by case id, one record per round or cycle
+ * @param a the numerator's case id
+ * @param b the denominator's case id
+ * @returns the median ratio, or null with fewer than two measurements of both
+ */
+export function medianRatio(
+  measurements: readonly Readonly<Record<string, number>>[],
+  a: string,
+  b: string,
+): number | null {
+  const ratios = measurements.filter((m) => m[a] && m[b]).map((m) => m[a]! / m[b]!)
+  return ratios.length < 2 ? null : median(ratios)
+}
+
+/**
+ * The median of some numbers.
+ *
+ * @param values at least one
+ * @returns the middle value, or the mean of the two middle values
+ */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y)
+  const middle = sorted.length / 2
+  return sorted.length % 2 === 1
+    ? sorted[Math.floor(middle)]!
+    : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
 /** One step from the baseline to case 1 or 2: what each layer keeps of the rate before it. */
 export interface Step {
   description: string
@@ -202,6 +233,9 @@ export interface Target {
  * @param extra the feed's query rate and the cold-start ratios, when measured
  * @param rounds each round's rates by case id (rounds a neighbour disturbed left out): a ratio
  *   of two rows is the median of their ratios round by round
+ * @param sideBySide the turns measured side by side (`side_by_side.ts`), each a row's rate and the
+ *   baseline's around it: a ratio of two rows measured there is the median of their ratios turn
+ *   by turn, which it prefers
  * @returns the targets with their measured ratios
  */
 export function evaluateTargets(
@@ -217,21 +251,15 @@ export function evaluateTargets(
     coldStartRatio?: { functionsDeno?: number; functionsDenoToken?: number }
   } = {},
   rounds: readonly Readonly<Record<string, number>>[] = [],
+  sideBySide: readonly Readonly<Record<string, number>>[] = [],
 ): Target[] {
   const ratio = (a: number | undefined, b: number | undefined) =>
     a === undefined || b === undefined ? null : a / b
-  // Two rows of the same run: the median of their ratios round by round, each round's two
-  // measurements a few seconds apart, so a slow spell of the machine weighs on both sides.
-  const paired = (a: string, b: string) => {
-    const ratios = rounds.filter((r) => r[a] && r[b]).map((r) => r[a]! / r[b]!).sort((x, y) =>
-      x - y
-    )
-    if (ratios.length < 2) return ratio(rps[a], rps[b])
-    const middle = ratios.length / 2
-    return ratios.length % 2 === 1
-      ? ratios[Math.floor(middle)]!
-      : (ratios[middle - 1]! + ratios[middle]!) / 2
-  }
+  // Two rows of the same run: the median of their ratios turn by turn where they were measured
+  // side by side (a second apart), else round by round (a few seconds apart), so a slow spell of
+  // the machine weighs on both sides.
+  const paired = (a: string, b: string) =>
+    medianRatio(sideBySide, a, b) ?? medianRatio(rounds, a, b) ?? ratio(rps[a], rps[b])
   const fastestJwk = Math.max(rps['hono-jwk-uri'] ?? 0, rps['hono-jwk-keys'] ?? 0) || undefined
   const atLeast: [string, string, number | null, number][] = [
     ['T1', '(1) ours, repeated token ÷ (0) baseline', paired('ours-token', 'baseline'), 0.8],

@@ -7,7 +7,9 @@
  *    proxy in front of the auth server as every server's `SUPABASE_URL`, then each case of
  *    `cases.ts` as its own `deno serve` process on loopback, one at a time, warmed up and then
  *    loaded by wrk with the same settings (`run_case.ts`); distinct-token cases get tokens minted
- *    in advance. Every round runs every case again, interleaved.
+ *    in advance. Every round runs every case again, interleaved. Then the rows of T9 and T10
+ *    once more, their servers running side by side and loaded a second at a time in turn, the
+ *    app without auth between every two turns (`side_by_side.ts`): those targets come from there.
  * 3. Cold start (`cold_start.ts`): process start to the first 200 on `me`, for edge-auth's `me`
  *    function, its token-only route, a `@supabase/server` equivalent and a minimal Hono function,
  *    on the functions' Deno 2.1.4 and on this one.
@@ -18,6 +20,10 @@
  *   deno run --allow-all tests/bench/main.ts [--duration 4] [--warmup 1] [--connections 50]
  *     [--threads 2] [--tokens 30000] [--rounds 5] [--cold-runs 21] [--only id,id] [--out file]
  *     [--no-in-process] [--no-cold-start] [--functions-deno path] [--profile]
+ *     [--side-by-side-sets 3] [--side-by-side-cycles 12] [--turn-seconds 1]
+ *
+ * `--side-by-side-sets 0` leaves the measurement side by side out (T9 and T10 then come from the
+ * rounds).
  *
  * `--only cold` runs the cold-start part alone (no wrk, no in-process or load rows) and prints
  * its table and targets.
@@ -39,6 +45,7 @@ import { measureColdStarts } from './cold_start.ts'
 import { type CountingProxy, startCountingProxy } from './counting_proxy.ts'
 import { machineInfo, runCacheMemory, runVerifyBench } from './in_process.ts'
 import { type BenchReport, type CaseResult, coldStartMarkdown, markdown, toJson } from './report.ts'
+import { measureSideBySide, SIDE_BY_SIDE_CASES } from './side_by_side.ts'
 import { isClean, pickRound, runCase, type RunContext } from './run_case.ts'
 import { measureSessionLoad } from './session_load.ts'
 import { ensureWrk } from './wrk.ts'
@@ -71,6 +78,11 @@ const settings = {
   tokens: count('tokens', 30_000, 100),
   rounds: count('rounds', 5, 1),
   coldRuns: count('cold-runs', 21, 1),
+}
+const sideBySide = {
+  sets: count('side-by-side-sets', 3, 0),
+  cycles: count('side-by-side-cycles', 12, 1),
+  turnSeconds: count('turn-seconds', 1, 1),
 }
 const only = option('only', '').split(',').filter(Boolean)
 // `--only cold`: the cold-start part alone (a minute or two), nothing else.
@@ -210,6 +222,12 @@ async function main(): Promise<void> {
       rounds.push(results)
     }
     const cases = selected.map((_, index) => pickRound(rounds.map((r) => r[index]!)))
+    // The app without auth (first, the baseline) and at least one row to compare with it.
+    const sideBySideCases = SIDE_BY_SIDE_CASES.flatMap((id) => selected.filter((c) => c.id === id))
+    const sideBySideRates = sideBySide.sets > 0 && sideBySideCases.length >= 2 &&
+        sideBySideCases[0]!.id === SIDE_BY_SIDE_CASES[0]
+      ? await measureSideBySide(sideBySideCases, context, sideBySide, log)
+      : null
     const baseline = cases.find((c) => c.id === 'baseline')?.requestsPerSecond
     for (const c of cases) c.ratio = baseline ? c.requestsPerSecond / baseline : null
 
@@ -260,11 +278,18 @@ async function main(): Promise<void> {
       coldStart: cold,
       tokenCacheMemory: memory,
       sessionLoad,
-      targets: evaluateTargets(rps, verifyJson?.ops_per_second ?? null, {
-        feedQueriesPerSecond: feedAtScale?.queriesPerSecond,
-        coldStartRatio,
-      }, cleanRounds),
+      targets: evaluateTargets(
+        rps,
+        verifyJson?.ops_per_second ?? null,
+        {
+          feedQueriesPerSecond: feedAtScale?.queriesPerSecond,
+          coldStartRatio,
+        },
+        cleanRounds,
+        sideBySideRates?.turns,
+      ),
       steps: decompose(rps),
+      sideBySide: sideBySideRates,
     }
     await Deno.mkdir(dirname(out), { recursive: true })
     await Deno.writeTextFile(out, JSON.stringify(toJson(report), null, 2) + '\n')

@@ -5,7 +5,16 @@
  * @module
  */
 import type { SessionLoad } from './session_load.ts'
-import type { Load, Step, Target } from './cases.ts'
+import {
+  type BenchCase,
+  CASES,
+  type Load,
+  median,
+  medianRatio,
+  type Step,
+  type Target,
+} from './cases.ts'
+import type { SideBySideRates } from './side_by_side.ts'
 
 /** One measured row. */
 export interface CaseResult {
@@ -85,6 +94,8 @@ export interface BenchReport {
   targets: Target[]
   /** T1 and T2 split into layers (see `decompose`). */
   steps: Step[]
+  /** The rows of T9 and T10 measured side by side (`side_by_side.ts`), if they were. */
+  sideBySide: SideBySideRates | null
 }
 
 /** Above this share of a core used by others during a row, the row is marked as disturbed. */
@@ -147,6 +158,7 @@ export function markdown(report: BenchReport): string {
         'figure is lower than the machine can do; rerun when the machine is quiet.',
     )
   }
+  if (report.sideBySide) lines.push('', ...sideBySideRows(report.sideBySide))
   lines.push('', ...targetRows(report.targets))
   for (const load of report.sessionLoad ?? []) {
     lines.push(
@@ -193,6 +205,47 @@ export function markdown(report: BenchReport): string {
     )
   }
   return lines.join('\n')
+}
+
+/**
+ * The measurement side by side as a table: each row's median rate, and its rate ÷ the baseline's
+ * around its turn, the median and the middle half of those ratios.
+ */
+function sideBySideRows(sideBySide: SideBySideRates): string[] {
+  const { sets, cycles, turnSeconds } = sideBySide.settings
+  const { baseline, turns } = sideBySide
+  const ids = [...new Set(turns.flatMap((turn) => Object.keys(turn)))].filter((id) =>
+    id !== baseline
+  )
+  const rowOf = (id: string) => CASES.find((c: BenchCase) => c.id === id)!
+  const lines = [
+    `Side by side (T9 and T10 come from here): ${sets} set${sets === 1 ? '' : 's'} of fresh ` +
+    `server processes running at once, loaded ${turnSeconds} s at a time in turn, ` +
+    `${rowOf(baseline).row} before and after every other row's turn, ${cycles} turns of each ` +
+    `row per set; a row's ratio is the median, over its turns, of its rate ÷ the mean of the two ` +
+    `${rowOf(baseline).row} turns around it.`,
+    '',
+    `| # | case | median req/s | ÷ ${
+      rowOf(baseline).row
+    }, median of turns | middle half of turns |`,
+    '|---|---|---:|---:|---:|',
+    `| ${rowOf(baseline).row} | ${rowOf(baseline).label} | ${
+      number(median(turns.map((turn) => turn[baseline]!)))
+    } | — | — |`,
+  ]
+  for (const id of ids) {
+    const mine = turns.filter((turn) => turn[id] !== undefined)
+    const ratios = mine.map((turn) => turn[id]! / turn[baseline]!).sort((a, b) => a - b)
+    const quarter = (q: number) => ratios[Math.floor(q * (ratios.length - 1))]!
+    lines.push(
+      `| ${rowOf(id).row} | ${rowOf(id).label} | ${
+        number(median(mine.map((turn) => turn[id]!)))
+      } | ${number(medianRatio(mine, id, baseline) ?? ratios[0]!, 2)}× | ${
+        number(quarter(0.25), 2)
+      }–${number(quarter(0.75), 2)}× |`,
+    )
+  }
+  return lines
 }
 
 /**
@@ -257,6 +310,16 @@ export function toJson(report: BenchReport): unknown {
       value: t.value === null ? null : round(t.value, 3),
     })),
     steps: report.steps.map((s) => ({ ...s, ratio: round(s.ratio, 3) })),
+    side_by_side: report.sideBySide === null ? null : {
+      sets: report.sideBySide.settings.sets,
+      cycles_per_set: report.sideBySide.settings.cycles,
+      turn_seconds: report.sideBySide.settings.turnSeconds,
+      baseline: report.sideBySide.baseline,
+      // Per turn: the row's rate, and the baseline's (mean of the turns before and after).
+      turns: report.sideBySide.turns.map((turn) =>
+        Object.fromEntries(Object.entries(turn).map(([id, rps]) => [id, Math.round(rps)]))
+      ),
+    },
   }
 }
 

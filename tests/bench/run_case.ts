@@ -71,11 +71,7 @@ export async function runCase(
   profileRun: boolean,
 ): Promise<CaseRun> {
   const settings = context.settings
-  const env = {
-    ...context.common,
-    BENCH_SERVER: benchCase.server,
-    ...(benchCase.env?.(context.shared) ?? {}),
-  }
+  const env = caseEnvironment(benchCase, context)
   context.proxy.reset()
   const inspectorPort = profileRun ? freePort() : 0
   const server = spawnServer(
@@ -87,10 +83,7 @@ export async function runCase(
   const unregister = context.onInterrupt(() => server.stop())
   try {
     const bearer = { Authorization: `Bearer ${context.token}` }
-    await waitFor200(`${server.url}/me`, bearer, 60_000).catch((error) => {
-      throw new Error(`${benchCase.id}: ${error.message}\n${server.logTail()}`)
-    })
-    if (!UNAUTHENTICATED.has(benchCase.server)) await assertRefusesBadToken(server, benchCase.id)
+    await assertServing(server, benchCase, context.token)
     const load = {
       url: `${server.url}/me`,
       threads: settings.threads,
@@ -153,6 +146,47 @@ export async function runCase(
 
 function difference(before: number | null, after: number | null): number | null {
   return before === null || after === null ? null : after - before
+}
+
+/**
+ * The environment of a case's server process: the common variables, the server's name, and what
+ * the case adds.
+ *
+ * @param benchCase the case
+ * @param context the run's common environment and shared values
+ * @returns the variables
+ */
+export function caseEnvironment(
+  benchCase: BenchCase,
+  context: Pick<RunContext, 'common' | 'shared'>,
+): Record<string, string> {
+  return {
+    ...context.common,
+    BENCH_SERVER: benchCase.server,
+    ...(benchCase.env?.(context.shared) ?? {}),
+  }
+}
+
+/**
+ * Waits for a case's server to answer 200 with the real token, then checks that one that
+ * authenticates refuses a forged token.
+ *
+ * @param server the process
+ * @param benchCase its case
+ * @param token the real access token
+ * @throws Error with the server's last lines when it does not start or accepts the forgery
+ */
+export async function assertServing(
+  server: ServerProcess,
+  benchCase: BenchCase,
+  token: string,
+): Promise<void> {
+  await waitFor200(`${server.url}/me`, { Authorization: `Bearer ${token}` }, 60_000).catch(
+    (error) => {
+      throw new Error(`${benchCase.id}: ${error.message}\n${server.logTail()}`)
+    },
+  )
+  if (!UNAUTHENTICATED.has(benchCase.server)) await assertRefusesBadToken(server, benchCase.id)
 }
 
 const UNAUTHENTICATED = new Set(['trivial', 'hono', 'hono-headers', 'factory', 'factory-header'])
