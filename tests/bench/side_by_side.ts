@@ -35,9 +35,11 @@ export interface SideBySideSettings {
  * after), both in requests per second by case id.
  */
 export interface SideBySideRates {
+  /** What was run. */
   settings: SideBySideSettings
   /** The baseline's case id. */
   baseline: string
+  /** Per turn of a row: `{ [row]: rate, [baseline]: mean of the baseline turns around it }`. */
   turns: Record<string, number>[]
 }
 
@@ -113,5 +115,7 @@ async function loadOnce(
     headers: { Authorization: `Bearer ${context.token}` },
   })
   if (run.failures > 0) throw new Error(`${benchCase.id}: ${run.failures} failed requests`)
+  // A server that stopped answering fails no request within the turn: it completes none.
+  if (run.requests === 0) throw new Error(`${benchCase.id}: no request completed in a turn`)
   return run.requestsPerSecond
 }
