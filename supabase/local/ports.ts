@@ -52,16 +52,44 @@ export function portFree(port: number): boolean {
 }
 
 /**
- * A port that was free a moment ago (the kernel picks it). Another process may take it before we
- * bind it, which is acceptable for tests.
+ * A port that was free a moment ago, for a listener the caller starts soon after. It comes from
+ * below the kernel's ephemeral range (`net.ipv4.ip_local_port_range`, 32768–60999 by default),
+ * where every outgoing connection takes its source port and every `port: 0` bind lands: a port the
+ * kernel picked there and we released can be taken by any connection of any process before the
+ * listener binds it (seen as `AddrInUse` on a test stack's demo page). Below that range only a
+ * deliberate bind can take it, and this process never hands out the same port twice.
  *
  * @returns the port number
  */
 export function freePort(): number {
+  const [first, last] = RESERVABLE
+  for (let attempt = 0; attempt < 1_000 && last > first; attempt++) {
+    const port = first + Math.floor(Math.random() * (last - first + 1))
+    if (handedOut.has(port) || !portFree(port)) continue
+    handedOut.add(port)
+    return port
+  }
+  // No room below the ephemeral range on this machine: the kernel's pick, as before.
   const listener = Deno.listen({ hostname: '127.0.0.1', port: 0 })
   const port = (listener.addr as Deno.NetAddr).port
   listener.close()
   return port
+}
+
+const handedOut = new Set<number>()
+
+/** Ports {@linkcode freePort} picks from: from 10000 up to the kernel's first ephemeral port. */
+const RESERVABLE: readonly [number, number] = [10_000, ephemeralRangeStart() - 1]
+
+function ephemeralRangeStart(): number {
+  try {
+    const text = Deno.readTextFileSync('/proc/sys/net/ipv4/ip_local_port_range')
+    const start = Number(text.trim().split(/\s+/)[0])
+    return Number.isInteger(start) && start > 0 ? start : 32_768
+  } catch {
+    // Not Linux, or not allowed to read it: Linux's default.
+    return 32_768
+  }
 }
 
 /** Options for {@linkcode waitForHttp}. */
