@@ -155,14 +155,15 @@ export class Pooler {
 }
 
 /**
- * The pooler mode from `EDGE_AUTH_POOLER` (`transaction`, or unset / `off` for none).
+ * The pooler mode from `EDGE_AUTH_POOLER` (`transaction`, or `off` for none).
  *
  * @param option an explicit mode, which wins
+ * @param fallback the mode when the variable is unset (default `off`)
  * @returns the mode
  * @throws RangeError for another value
  */
-export function resolvePoolerMode(option?: PoolerMode): PoolerMode {
-  const value = option ?? (Deno.env.get('EDGE_AUTH_POOLER') || 'off')
+export function resolvePoolerMode(option?: PoolerMode, fallback: PoolerMode = 'off'): PoolerMode {
+  const value = option ?? (Deno.env.get('EDGE_AUTH_POOLER') || fallback)
   if (value !== 'off' && value !== 'transaction') {
     throw new RangeError(`Invalid EDGE_AUTH_POOLER "${value}": expected "transaction" or "off"`)
   }

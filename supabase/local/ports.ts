@@ -62,7 +62,7 @@ export function portFree(port: number): boolean {
  * @returns the port number
  */
 export function freePort(): number {
-  const [first, last] = RESERVABLE
+  const [first, last] = reservable ??= [10_000, ephemeralRangeStart() - 1]
   for (let attempt = 0; attempt < 1_000 && last > first; attempt++) {
     const port = first + Math.floor(Math.random() * (last - first + 1))
     if (handedOut.has(port) || !portFree(port)) continue
@@ -78,8 +78,9 @@ export function freePort(): number {
 
 const handedOut = new Set<number>()
 
-/** Ports {@linkcode freePort} picks from: from 10000 up to the kernel's first ephemeral port. */
-const RESERVABLE: readonly [number, number] = [10_000, ephemeralRangeStart() - 1]
+// Ports freePort picks from: from 10000 up to the kernel's first ephemeral port, read on the first
+// call rather than when this module loads (most importers never ask for a port).
+let reservable: readonly [number, number] | undefined
 
 function ephemeralRangeStart(): number {
   try {

@@ -46,11 +46,7 @@ export async function startBenchStack(
     // A transaction pooler in front of PostgreSQL, as hosted functions are advised to use: the
     // cold start of `me` is measured through it as well as direct. `EDGE_AUTH_POOLER` decides as
     // for the test stacks; unset, the pooler runs when PgBouncer is installed.
-    pooler: Deno.env.get('EDGE_AUTH_POOLER')
-      ? resolvePoolerMode()
-      : hasPgBouncer()
-      ? 'transaction'
-      : 'off',
+    pooler: resolvePoolerMode(undefined, hasPgBouncer() ? 'transaction' : 'off'),
     // Without an idle pool the auth server opens a PostgreSQL connection (SCRAM handshake, new
     // backend) for every request: `/user` then answers about 45 times a second instead of about
     // 2,500, which would make the getUser peer look far worse than on a real project. A value in

@@ -5,15 +5,7 @@
  * @module
  */
 import type { SessionLoad } from './session_load.ts'
-import {
-  type BenchCase,
-  CASES,
-  type Load,
-  median,
-  medianRatio,
-  type Step,
-  type Target,
-} from './cases.ts'
+import { CASES, type Load, median, type Step, type Target } from './cases.ts'
 import type { SideBySideRates } from './side_by_side.ts'
 
 /** One measured row. */
@@ -217,7 +209,7 @@ function sideBySideRows(sideBySide: SideBySideRates): string[] {
   const ids = [...new Set(turns.flatMap((turn) => Object.keys(turn)))].filter((id) =>
     id !== baseline
   )
-  const rowOf = (id: string) => CASES.find((c: BenchCase) => c.id === id)!
+  const rowOf = (id: string) => CASES.find((c) => c.id === id)!
   const lines = [
     `Side by side (T9 and T10 come from here): ${sets} set${sets === 1 ? '' : 's'} of fresh ` +
     `server processes running at once, loaded ${turnSeconds} s at a time in turn, ` +
@@ -240,9 +232,9 @@ function sideBySideRows(sideBySide: SideBySideRates): string[] {
     lines.push(
       `| ${rowOf(id).row} | ${rowOf(id).label} | ${
         number(median(mine.map((turn) => turn[id]!)))
-      } | ${number(medianRatio(mine, id, baseline) ?? ratios[0]!, 2)}× | ${
-        number(quarter(0.25), 2)
-      }–${number(quarter(0.75), 2)}× |`,
+      } | ${number(median(ratios), 2)}× | ${number(quarter(0.25), 2)}–${
+        number(quarter(0.75), 2)
+      }× |`,
     )
   }
   return lines
