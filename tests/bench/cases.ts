@@ -79,6 +79,14 @@ export const CASES: readonly BenchCase[] = [
     load: 'repeated',
   },
   {
+    id: 'factory-lookup',
+    row: '0⁗',
+    label:
+      '0′ + a middleware looking the bearer up in a map of tokens seen, nothing verified (the least a cache does)',
+    server: 'factory-lookup',
+    load: 'repeated',
+  },
+  {
     id: 'ours-token',
     row: '1',
     label: "edge-auth `requireUser({ session: 'token' })`, repeated token",
@@ -202,7 +210,8 @@ export function decompose(rps: Record<string, number>): Step[] {
     ['headers', 'baseline', "the contract's 4 response headers (0″ ÷ 0)"],
     ['factory', 'headers', 'edge-auth `createFunctionApp` beyond those headers (0′ ÷ 0″)'],
     ['factory-header', 'factory', 'reading the bearer in a middleware, nothing verified (0‴ ÷ 0′)'],
-    ['ours-token', 'factory-header', 'authentication beyond that read, repeated token ((1) ÷ 0‴)'],
+    ['factory-lookup', 'factory-header', 'looking the token up, nothing verified (0⁗ ÷ 0‴)'],
+    ['ours-token', 'factory-lookup', "edge-auth's work beyond that lookup ((1) ÷ 0⁗)"],
     ['ours-token', 'factory', 'authentication as a whole, repeated token ((1) ÷ 0′)'],
     ['ours-check', 'ours-token', 'the session check ((2) ÷ (1))'],
   ]

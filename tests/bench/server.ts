@@ -16,6 +16,7 @@ export const SERVER_NAMES = [
   'hono-headers',
   'factory',
   'factory-header',
+  'factory-lookup',
   'ours-token',
   'ours-check',
   'jose',
@@ -47,6 +48,8 @@ export async function buildHandler(name: ServerName): Promise<FetchHandler> {
       return (await import('./apps_ours.ts')).factoryBaseline()
     case 'factory-header':
       return (await import('./apps_ours.ts')).factoryReadingHeader()
+    case 'factory-lookup':
+      return (await import('./apps_ours.ts')).factoryLookingUp()
     case 'ours-token':
       return (await import('./apps_ours.ts')).oursHandler('token')
     case 'ours-check':

@@ -4,8 +4,8 @@
  * seconds, more than those targets' margins, so two rows measured several seconds apart compare
  * poorly. Here every server of a set runs at once, idle but for its turn, and wrk loads them one
  * turn (a second) at a time, the app without auth before and after every other row's turn:
- * `0′ 0‴ 0′ 1 0′ 2 0′ 0‴ 0′ …`. A row's turn is compared with the mean of the two baseline turns
- * around it, so a slow spell, or a machine speeding up or slowing down steadily, weighs on both
+ * `0′ 0‴ 0′ 0⁗ 0′ 1 0′ 2 0′ 0‴ 0′ …`. A row's turn is compared with the mean of the two baseline
+ * turns around it, so a slow spell, or a machine speeding up or slowing down steadily, weighs on both
  * sides alike. Several sets of fresh processes, because one process of a server can run several
  * percent faster than the next.
  *
@@ -17,7 +17,13 @@ import { type ServerProcess, spawnServer } from './server_process.ts'
 import { runWrk } from './wrk.ts'
 
 /** The rows measured side by side, when selected: the app without auth first, the baseline. */
-export const SIDE_BY_SIDE_CASES = ['factory', 'factory-header', 'ours-token', 'ours-check']
+export const SIDE_BY_SIDE_CASES = [
+  'factory',
+  'factory-header',
+  'factory-lookup',
+  'ours-token',
+  'ours-check',
+]
 
 /** How much measuring side by side to do. */
 export interface SideBySideSettings {
