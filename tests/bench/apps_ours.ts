@@ -53,7 +53,7 @@ export function factoryBaseline(): FetchHandler {
   return app.fetch
 }
 
-/** The app factory as rows 0′ and 0‴ use it: any origin, `GET` only. */
+/** The app factory as rows 0′, 0‴ and 0⁗ use it: any origin, `GET` only. */
 function factoryApp<E extends Env = Env>() {
   return createFunctionApp<E>('me', { corsOrigins: '*', methods: ['GET'] })
 }
@@ -66,7 +66,7 @@ function factoryApp<E extends Env = Env>() {
 export function factoryReadingHeader(): FetchHandler {
   const app = factoryApp<{ Variables: { bearerLength: number } }>()
   app.get('/', async (c, next) => {
-    c.set('bearerLength', c.req.raw.headers.get('Authorization')?.length ?? 0)
+    c.set('bearerLength', c.req.raw.headers.get('authorization')?.length ?? 0)
     await next()
   }, (c) => c.json({ id: `anonymous-${c.get('bearerLength')}` }))
   return app.fetch
@@ -83,7 +83,7 @@ export function factoryLookingUp(): FetchHandler {
   const seen = new Map<string, { id: string }>()
   const app = factoryApp<{ Variables: { user: { id: string } } }>()
   app.get('/', async (c, next) => {
-    const header = c.req.raw.headers.get('Authorization') ?? ''
+    const header = c.req.raw.headers.get('authorization') ?? ''
     const token = header.startsWith('Bearer ') ? header.slice(7) : ''
     let user = seen.get(token)
     if (user === undefined) {
@@ -96,15 +96,15 @@ export function factoryLookingUp(): FetchHandler {
   return app.fetch
 }
 
-/** The `sub` of a JWT's payload, unverified; empty when there is none. */
+/**
+ * The `sub` of a JWT's payload, unverified. Throws when there is none, so the row answers 500 and
+ * the run stops rather than measure a shorter body than row 1's.
+ */
 function unverifiedSubject(token: string): string {
-  try {
-    const payload = token.split('.')[1]!.replaceAll('-', '+').replaceAll('_', '/')
-    const sub = (JSON.parse(atob(payload)) as { sub?: unknown }).sub
-    return typeof sub === 'string' ? sub : ''
-  } catch {
-    return ''
-  }
+  const payload = token.split('.')[1]?.replaceAll('-', '+').replaceAll('_', '/') ?? ''
+  const sub = (JSON.parse(atob(payload)) as { sub?: unknown }).sub
+  if (typeof sub !== 'string' || sub === '') throw new Error('bench: a token without sub')
+  return sub
 }
 
 /**

@@ -186,17 +186,8 @@ export async function assertServing(
       throw new Error(`${benchCase.id}: ${error.message}\n${server.logTail()}`)
     },
   )
-  if (!UNAUTHENTICATED.has(benchCase.server)) await assertRefusesBadToken(server, benchCase.id)
+  if (!benchCase.checksNoToken) await assertRefusesBadToken(server, benchCase.id)
 }
-
-const UNAUTHENTICATED = new Set([
-  'trivial',
-  'hono',
-  'hono-headers',
-  'factory',
-  'factory-header',
-  'factory-lookup',
-])
 
 /** A server that answers 200 to a forged token is not benchmarking authentication at all. */
 async function assertRefusesBadToken(server: ServerProcess, id: string): Promise<void> {
