@@ -171,9 +171,25 @@ export const CASES: readonly BenchCase[] = [
 ]
 
 /**
- * The median, over measurements that have both rows, of one row's rate ÷ another's.
+ * One row's rate ÷ another's, in every measurement that has both.
  *
- * @param measurements rates by case id, one record per round or cycle
+ * @param measurements rates by case id, one record per round or turn
+ * @param a the numerator's case id
+ * @param b the denominator's case id
+ * @returns the ratios, in the measurements' order
+ */
+export function pairedRatios(
+  measurements: readonly Readonly<Record<string, number>>[],
+  a: string,
+  b: string,
+): number[] {
+  return measurements.filter((m) => m[a] && m[b]).map((m) => m[a]! / m[b]!)
+}
+
+/**
+ * The median of {@linkcode pairedRatios}.
+ *
+ * @param measurements rates by case id, one record per round or turn
  * @param a the numerator's case id
  * @param b the denominator's case id
  * @returns the median ratio, or null with fewer than two measurements of both
@@ -183,7 +199,7 @@ export function medianRatio(
   a: string,
   b: string,
 ): number | null {
-  const ratios = measurements.filter((m) => m[a] && m[b]).map((m) => m[a]! / m[b]!)
+  const ratios = pairedRatios(measurements, a, b)
   return ratios.length < 2 ? null : median(ratios)
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import type { SessionLoad } from './session_load.ts'
-import { CASES, type Load, median, type Step, type Target } from './cases.ts'
+import { CASES, type Load, median, pairedRatios, type Step, type Target } from './cases.ts'
 import type { SideBySideRates } from './side_by_side.ts'
 
 /** One measured row. */
@@ -210,31 +210,28 @@ function sideBySideRows(sideBySide: SideBySideRates): string[] {
     id !== baseline
   )
   const rowOf = (id: string) => CASES.find((c) => c.id === id)!
+  const base = rowOf(baseline)
   const lines = [
     `Side by side (T9 and T10 come from here): ${sets} set${sets === 1 ? '' : 's'} of fresh ` +
     `server processes running at once, loaded ${turnSeconds} s at a time in turn, ` +
-    `${rowOf(baseline).row} before and after every other row's turn, ${cycles} turns of each ` +
+    `${base.row} before and after every other row's turn, ${cycles} turns of each ` +
     `row per set; a row's ratio is the median, over its turns, of its rate ÷ the mean of the two ` +
-    `${rowOf(baseline).row} turns around it.`,
+    `${base.row} turns around it.`,
     '',
-    `| # | case | median req/s | ÷ ${
-      rowOf(baseline).row
-    }, median of turns | middle half of turns |`,
+    `| # | case | median req/s | ÷ ${base.row}, median of turns | middle half of turns |`,
     '|---|---|---:|---:|---:|',
-    `| ${rowOf(baseline).row} | ${rowOf(baseline).label} | ${
+    `| ${base.row} | ${base.label} | ${
       number(median(turns.map((turn) => turn[baseline]!)))
     } | — | — |`,
   ]
   for (const id of ids) {
-    const mine = turns.filter((turn) => turn[id] !== undefined)
-    const ratios = mine.map((turn) => turn[id]! / turn[baseline]!).sort((a, b) => a - b)
+    const ratios = pairedRatios(turns, id, baseline).sort((a, b) => a - b)
     const quarter = (q: number) => ratios[Math.floor(q * (ratios.length - 1))]!
+    const rates = turns.filter((turn) => turn[id] !== undefined).map((turn) => turn[id]!)
     lines.push(
-      `| ${rowOf(id).row} | ${rowOf(id).label} | ${
-        number(median(mine.map((turn) => turn[id]!)))
-      } | ${number(median(ratios), 2)}× | ${number(quarter(0.25), 2)}–${
-        number(quarter(0.75), 2)
-      }× |`,
+      `| ${rowOf(id).row} | ${rowOf(id).label} | ${number(median(rates))} | ${
+        number(median(ratios), 2)
+      }× | ${number(quarter(0.25), 2)}–${number(quarter(0.75), 2)}× |`,
     )
   }
   return lines

@@ -16,7 +16,7 @@ import {
   spawnServer,
   waitFor200,
 } from './server_process.ts'
-import { runWrk } from './wrk.ts'
+import { runWrk, type WrkOptions } from './wrk.ts'
 
 /** What every case run needs. */
 export interface RunContext {
@@ -82,16 +82,8 @@ export async function runCase(
   )
   const unregister = context.onInterrupt(() => server.stop())
   try {
-    const bearer = { Authorization: `Bearer ${context.token}` }
     await assertServing(server, benchCase, context.token)
-    const load = {
-      url: `${server.url}/me`,
-      threads: settings.threads,
-      connections: settings.connections,
-      scriptDir: context.workDir,
-      signal: context.signal,
-      headers: benchCase.load === 'repeated' ? bearer : undefined,
-    }
+    const load = wrkTarget(server, context, benchCase.load === 'repeated')
     if (settings.warmupSeconds > 0) {
       await runWrk({
         ...load,
@@ -164,6 +156,30 @@ export function caseEnvironment(
     ...context.common,
     BENCH_SERVER: benchCase.server,
     ...(benchCase.env?.(context.shared) ?? {}),
+  }
+}
+
+/**
+ * What wrk is told in every run against a case's server: its route, the run's load settings, and
+ * the run's token on every request unless the case sends distinct tokens (a token file).
+ *
+ * @param server the process
+ * @param context the run's settings, work folder, token and abort signal
+ * @param sendToken whether every request carries the run's token
+ * @returns the options of `runWrk` but the duration and the token file
+ */
+export function wrkTarget(
+  server: ServerProcess,
+  context: RunContext,
+  sendToken = true,
+): Omit<WrkOptions, 'durationSeconds' | 'tokenFile'> {
+  return {
+    url: `${server.url}/me`,
+    threads: context.settings.threads,
+    connections: context.settings.connections,
+    scriptDir: context.workDir,
+    signal: context.signal,
+    headers: sendToken ? { Authorization: `Bearer ${context.token}` } : undefined,
   }
 }
 

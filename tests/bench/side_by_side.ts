@@ -12,7 +12,7 @@
  * @module
  */
 import type { BenchCase } from './cases.ts'
-import { assertServing, caseEnvironment, type RunContext } from './run_case.ts'
+import { assertServing, caseEnvironment, type RunContext, wrkTarget } from './run_case.ts'
 import { type ServerProcess, spawnServer } from './server_process.ts'
 import { runWrk } from './wrk.ts'
 
@@ -111,15 +111,7 @@ async function loadOnce(
   context: RunContext,
   seconds: number,
 ): Promise<number> {
-  const run = await runWrk({
-    url: `${server.url}/me`,
-    threads: context.settings.threads,
-    connections: context.settings.connections,
-    durationSeconds: seconds,
-    scriptDir: context.workDir,
-    signal: context.signal,
-    headers: { Authorization: `Bearer ${context.token}` },
-  })
+  const run = await runWrk({ ...wrkTarget(server, context), durationSeconds: seconds })
   if (run.failures > 0) throw new Error(`${benchCase.id}: ${run.failures} failed requests`)
   // A server that stopped answering fails no request within the turn: it completes none.
   if (run.requests === 0) throw new Error(`${benchCase.id}: no request completed in a turn`)
